@@ -1,0 +1,156 @@
+/**
+ * Every error this library raises. One base class; each kind has a stable `code` string that
+ * users can match on, and, where the error ends a connection, the WebSocket close code to use.
+ */
+
+/** WebSocket close codes this library sends (PROTOCOL.md §1). Peers must not depend on them. */
+export const CloseCode = {
+  /** Closed on purpose (`unit.close()`, `peer.close()`); the original's code. */
+  INTENTIONAL: 4000,
+  /** No pong within the heartbeat timeout; the original's code. */
+  HEARTBEAT_TIMEOUT: 4001,
+  /** The handshake failed (auth refused, malformed or too slow); the original's code. */
+  HANDSHAKE_FAILED: 4002,
+  /** A frame that does not follow the protocol; roletalk-go uses the same number. */
+  PROTOCOL_ERROR: 4006,
+} as const;
+
+export type ErrorCode =
+  | 'RT_ERR_PROTOCOL'
+  | 'RT_ERR_FRAME_TRUNCATED'
+  | 'RT_ERR_FRAME_TYPE'
+  | 'RT_ERR_DATATYPE'
+  | 'RT_ERR_VARNUM'
+  | 'RT_ERR_JSON'
+  | 'RT_ERR_AUTH'
+  | 'RT_ERR_HANDSHAKE_TIMEOUT'
+  | 'RT_ERR_INVALID_ARG'
+  | 'RT_ERR_NO_UNIT'
+  | 'RT_ERR_REQUEST_TIMEOUT'
+  | 'RT_ERR_REJECTED'
+  | 'RT_ERR_UNIT_CLOSED'
+  | 'RT_ERR_CONNECTION_CLOSED'
+  | 'RT_ERR_HEARTBEAT_TIMEOUT'
+  | 'RT_ERR_STREAM'
+  | 'RT_ERR_ALREADY_LISTENING'
+  | 'RT_ERR_PEER_CLOSED';
+
+export class RoletalkError extends Error {
+  readonly code: ErrorCode;
+  /** The WebSocket close code that goes with this error, when it ends a connection. */
+  readonly closeCode: number | undefined;
+
+  constructor(code: ErrorCode, message: string, closeCode?: number) {
+    super(message);
+    this.name = new.target.name;
+    this.code = code;
+    this.closeCode = closeCode;
+  }
+}
+
+/** Bytes from the network that break PROTOCOL.md. Ends the one connection that sent them. */
+export class ProtocolError extends RoletalkError {
+  constructor(
+    code:
+      | 'RT_ERR_PROTOCOL'
+      | 'RT_ERR_FRAME_TRUNCATED'
+      | 'RT_ERR_FRAME_TYPE'
+      | 'RT_ERR_DATATYPE'
+      | 'RT_ERR_VARNUM'
+      | 'RT_ERR_JSON',
+    message: string,
+  ) {
+    super(code, message, CloseCode.PROTOCOL_ERROR);
+  }
+}
+
+/** The handshake was refused by either side, or its proof did not verify. */
+export class AuthError extends RoletalkError {
+  constructor(message: string) {
+    super('RT_ERR_AUTH', message, CloseCode.HANDSHAKE_FAILED);
+  }
+}
+
+export class HandshakeTimeoutError extends RoletalkError {
+  constructor(ms: number) {
+    super('RT_ERR_HANDSHAKE_TIMEOUT', `The handshake did not complete within ${ms} ms`, CloseCode.HANDSHAKE_FAILED);
+  }
+}
+
+/** A bad argument from the caller; the message names the argument. */
+export class InvalidArgumentError extends RoletalkError {
+  readonly argument: string;
+  constructor(argument: string, expected: string, got?: unknown) {
+    const tail = arguments.length > 2 ? `, got ${describe(got)}` : '';
+    super('RT_ERR_INVALID_ARG', `The argument "${argument}" must be ${expected}${tail}`);
+    this.argument = argument;
+  }
+}
+
+export class NoUnitError extends RoletalkError {
+  readonly role: string;
+  constructor(role: string) {
+    super('RT_ERR_NO_UNIT', `No unit serves the role "${role}"`);
+    this.role = role;
+  }
+}
+
+export class RequestTimeoutError extends RoletalkError {
+  constructor(ms: number) {
+    super('RT_ERR_REQUEST_TIMEOUT', `The request timed out after ${ms} ms`);
+  }
+}
+
+/** The remote peer rejected the request; `message` is the remote's reason as it sent it. */
+export class RejectedError extends RoletalkError {
+  constructor(reason: string) {
+    super('RT_ERR_REJECTED', reason);
+  }
+}
+
+/** The last connection to the unit closed before the answer came. */
+export class UnitClosedError extends RoletalkError {
+  constructor(unitId: string) {
+    super('RT_ERR_UNIT_CLOSED', `The unit ${unitId} closed before answering`);
+  }
+}
+
+export class ConnectionClosedError extends RoletalkError {
+  readonly wsCode: number;
+  constructor(wsCode: number, reason: string) {
+    super('RT_ERR_CONNECTION_CLOSED', `The connection closed (${wsCode}${reason ? `: ${reason}` : ''})`);
+    this.wsCode = wsCode;
+  }
+}
+
+export class HeartbeatTimeoutError extends RoletalkError {
+  constructor(ms: number) {
+    super('RT_ERR_HEARTBEAT_TIMEOUT', `No pong within ${ms} ms`, CloseCode.HEARTBEAT_TIMEOUT);
+  }
+}
+
+/** A stream was refused or destroyed by the remote, or lost with its connection. */
+export class StreamError extends RoletalkError {
+  constructor(message: string) {
+    super('RT_ERR_STREAM', message);
+  }
+}
+
+export class AlreadyListeningError extends RoletalkError {
+  constructor() {
+    super('RT_ERR_ALREADY_LISTENING', 'The peer is already listening');
+  }
+}
+
+export class PeerClosedError extends RoletalkError {
+  constructor() {
+    super('RT_ERR_PEER_CLOSED', 'The peer is closed');
+  }
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value === 'string') return `string ${JSON.stringify(value.length > 40 ? value.slice(0, 40) + '…' : value)}`;
+  if (typeof value === 'object') return Array.isArray(value) ? 'an array' : 'an object';
+  return `${typeof value} ${String(value)}`;
+}

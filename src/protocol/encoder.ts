@@ -1,0 +1,187 @@
+import { BufferPool, defaultPool } from './buffer-pool';
+import { FrameType, StreamFlag } from './constants';
+import { preparePayload, writePayload } from './payload';
+import { varnumLength, writeVarnum } from './varnum';
+import { InvalidArgumentError } from '../errors';
+
+/**
+ * Builds frames (PROTOCOL.md §2, §3) in place in pooled memory. Every method returns a view
+ * that holds one reference on its slab: see the ownership rule in buffer-pool.ts.
+ *
+ * Role and event names are written straight into the slab and their u16 lengths filled in
+ * after, so no string is measured or copied twice.
+ */
+export class FrameEncoder {
+  constructor(readonly pool: BufferPool = defaultPool) {}
+
+  /** MESSAGE (100): `u16 roleLen, u16 eventLen, role, event, payload`. */
+  message(role: string, event: string, data: unknown): Buffer {
+    const max = 5 + (role.length + event.length) * 3 + preparePayload(data);
+    const buf = this.pool.reserve(max);
+    const start = this.pool.offset;
+    buf[start] = FrameType.MESSAGE;
+    let o = start + 5;
+    const roleLen = buf.write(role, o, 'utf8');
+    o += roleLen;
+    const eventLen = buf.write(event, o, 'utf8');
+    o += eventLen;
+    checkNameLengths(roleLen, eventLen);
+    buf.writeUInt16BE(roleLen, start + 1);
+    buf.writeUInt16BE(eventLen, start + 3);
+    return this.pool.commit(writePayload(buf, o));
+  }
+
+  /** REQUEST (101): `u16 roleLen, u16 eventLen, u8 corrLen, role, event, corr, payload`. */
+  request(role: string, event: string, corr: number, data: unknown): Buffer {
+    const corrLen = varnumLength(corr);
+    const max = 6 + (role.length + event.length) * 3 + corrLen + preparePayload(data);
+    const buf = this.pool.reserve(max);
+    const start = this.pool.offset;
+    buf[start] = FrameType.REQUEST;
+    buf[start + 5] = corrLen;
+    let o = start + 6;
+    const roleLen = buf.write(role, o, 'utf8');
+    o += roleLen;
+    const eventLen = buf.write(event, o, 'utf8');
+    o += eventLen;
+    checkNameLengths(roleLen, eventLen);
+    buf.writeUInt16BE(roleLen, start + 1);
+    buf.writeUInt16BE(eventLen, start + 3);
+    o = writeVarnum(buf, o, corr, corrLen);
+    return this.pool.commit(writePayload(buf, o));
+  }
+
+  /** RESPONSE (102) or REJECT (105): `u8 corrLen, corr, payload`. */
+  response(corr: number, data: unknown): Buffer {
+    return this.reply(FrameType.RESPONSE, corr, data);
+  }
+
+  /** REJECT (105) with the reason as a string payload, as every peer expects. */
+  reject(corr: number, reason: string): Buffer {
+    return this.reply(FrameType.REJECT, corr, reason);
+  }
+
+  private reply(type: number, corr: number, data: unknown): Buffer {
+    const corrLen = varnumLength(corr);
+    const buf = this.pool.reserve(2 + corrLen + preparePayload(data));
+    const start = this.pool.offset;
+    buf[start] = type;
+    buf[start + 1] = corrLen;
+    const o = writeVarnum(buf, start + 2, corr, corrLen);
+    return this.pool.commit(writePayload(buf, o));
+  }
+
+  /**
+   * REQUEST_READABLE (103) or REQUEST_WRITABLE (104):
+   * `u16 roleLen, u16 eventLen, u8 corrLen, u8 chanLen, role, event, corr, chan, payload`.
+   */
+  streamRequest(
+    type: typeof FrameType.REQUEST_READABLE | typeof FrameType.REQUEST_WRITABLE,
+    role: string,
+    event: string,
+    corr: number,
+    chan: number,
+    data: unknown,
+  ): Buffer {
+    const corrLen = varnumLength(corr);
+    const chanLen = varnumLength(chan);
+    const max = 7 + (role.length + event.length) * 3 + corrLen + chanLen + preparePayload(data);
+    const buf = this.pool.reserve(max);
+    const start = this.pool.offset;
+    buf[start] = type;
+    buf[start + 5] = corrLen;
+    buf[start + 6] = chanLen;
+    let o = start + 7;
+    const roleLen = buf.write(role, o, 'utf8');
+    o += roleLen;
+    const eventLen = buf.write(event, o, 'utf8');
+    o += eventLen;
+    checkNameLengths(roleLen, eventLen);
+    buf.writeUInt16BE(roleLen, start + 1);
+    buf.writeUInt16BE(eventLen, start + 3);
+    o = writeVarnum(buf, o, corr, corrLen);
+    o = writeVarnum(buf, o, chan, chanLen);
+    return this.pool.commit(writePayload(buf, o));
+  }
+
+  /** STREAM_RESOLVE (107) or STREAM_REJECT (108): `u8 corrLen, u8 chanLen, corr, chan, payload`. */
+  streamReply(
+    type: typeof FrameType.STREAM_RESOLVE | typeof FrameType.STREAM_REJECT,
+    corr: number,
+    chan: number,
+    data: unknown,
+  ): Buffer {
+    const corrLen = varnumLength(corr);
+    const chanLen = varnumLength(chan);
+    const buf = this.pool.reserve(3 + corrLen + chanLen + preparePayload(data));
+    const start = this.pool.offset;
+    buf[start] = type;
+    buf[start + 1] = corrLen;
+    buf[start + 2] = chanLen;
+    let o = writeVarnum(buf, start + 3, corr, corrLen);
+    o = writeVarnum(buf, o, chan, chanLen);
+    return this.pool.commit(writePayload(buf, o));
+  }
+
+  /** STREAM_DATA CHUNK: `u8 idLen, id, 0, bytes`. */
+  streamChunk(id: number, chunk: Uint8Array): Buffer {
+    const idLen = varnumLength(id);
+    const buf = this.pool.reserve(3 + idLen + chunk.byteLength);
+    const start = this.pool.offset;
+    let o = this.streamHeader(buf, start, id, idLen, StreamFlag.CHUNK);
+    // The copy the WebSocket API forces: one message, one buffer.
+    buf.set(chunk, o);
+    o += chunk.byteLength;
+    return this.pool.commit(o);
+  }
+
+  /** STREAM_DATA FINISH: `u8 idLen, id, 1`. */
+  streamFinish(id: number): Buffer {
+    const idLen = varnumLength(id);
+    const buf = this.pool.reserve(3 + idLen);
+    return this.pool.commit(this.streamHeader(buf, this.pool.offset, id, idLen, StreamFlag.FINISH));
+  }
+
+  /** STREAM_DATA ERROR: `u8 idLen, id, 2, utf8 reason`. */
+  streamError(id: number, reason: string): Buffer {
+    const idLen = varnumLength(id);
+    const buf = this.pool.reserve(3 + idLen + reason.length * 3);
+    let o = this.streamHeader(buf, this.pool.offset, id, idLen, StreamFlag.ERROR);
+    o += buf.write(reason, o, 'utf8');
+    return this.pool.commit(o);
+  }
+
+  /** STREAM_DATA QUOTA: `u8 idLen, id, 3, varnum allowance` (no length byte: it runs to the end). */
+  streamQuota(id: number, allowance: number): Buffer {
+    const idLen = varnumLength(id);
+    const quotaLen = varnumLength(allowance);
+    const buf = this.pool.reserve(3 + idLen + quotaLen);
+    const o = this.streamHeader(buf, this.pool.offset, id, idLen, StreamFlag.QUOTA);
+    return this.pool.commit(writeVarnum(buf, o, allowance, quotaLen));
+  }
+
+  private streamHeader(buf: Buffer, start: number, id: number, idLen: number, flag: number): number {
+    buf[start] = FrameType.STREAM_DATA;
+    buf[start + 1] = idLen;
+    const o = writeVarnum(buf, start + 2, id, idLen);
+    buf[o] = flag;
+    return o + 1;
+  }
+
+  /**
+   * A `[u8 type][json]` frame: the handshake kinds (0 to 3), ACQUAINT (200) and ROLES (201).
+   * Rare, so plain memory: release is a no-op for it.
+   */
+  json(type: number, value: unknown): Buffer {
+    const text = JSON.stringify(value);
+    const buf = Buffer.allocUnsafe(1 + Buffer.byteLength(text));
+    buf[0] = type;
+    buf.write(text, 1, 'utf8');
+    return buf;
+  }
+}
+
+function checkNameLengths(roleLen: number, eventLen: number): void {
+  if (roleLen > 0xffff) throw new InvalidArgumentError('role', 'at most 65535 bytes of UTF-8');
+  if (eventLen > 0xffff) throw new InvalidArgumentError('event', 'at most 65535 bytes of UTF-8');
+}
