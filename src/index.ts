@@ -1,4 +1,14 @@
-/** The public API of roletalk. */
+/**
+ * roletalk: brokerless peer-to-peer communication for Node.js services (protocol 2.0.0).
+ * This module only assembles the public API.
+ */
+export { Peer, type PeerOptions, type ListenOptions, type ConnectOptions } from './api/peer';
+export { Role } from './api/role';
+export { Destination, type EventOptions, type ResponseCallback } from './api/destination';
+export { Unit, type UnitConnection } from './api/unit';
+export { Context } from './api/context';
+export { Singleton } from './api/singleton';
+export type { Handler, Reply } from './engine/middleware';
 export * from './errors';
 export {
   FrameType,

@@ -1,0 +1,145 @@
+import { EventEmitter } from 'node:events';
+import { InvalidArgumentError, NoUnitError } from '../errors';
+import type { Context } from './context';
+import type { Peer } from './peer';
+import type { Unit } from './unit';
+
+/** `event` or `{ event, unit?, timeout? }`, as in the original API. */
+export type EventOptions = string | { event: string; unit?: Unit; timeout?: number };
+
+export type ResponseCallback = (err: Error | null, ctx?: Context) => void;
+
+/**
+ * A remote role: the units that serve it, balanced round-robin. It is `ready` while at least
+ * one unit serves the role; it emits `open` for the first unit, `unit` for each new one and
+ * `close` when the last leaves.
+ */
+export class Destination extends EventEmitter {
+  private readonly members: Unit[] = [];
+  private rr = 0;
+
+  /** @internal use `peer.destination(name)` */
+  constructor(
+    readonly name: string,
+    readonly peer: Peer,
+  ) {
+    super();
+  }
+
+  get units(): Unit[] {
+    return this.members.slice();
+  }
+
+  get ready(): boolean {
+    return this.members.length > 0;
+  }
+
+  /** Sends a MESSAGE to one unit. Returns the Unit used, or undefined when none serves the role. */
+  send(event: EventOptions, data?: unknown, cb?: (err?: Error) => void): Unit | undefined {
+    const { name, unit: chosen } = parseEvent(event);
+    const unit = chosen === undefined ? this.next() : this.members.includes(chosen) ? chosen : undefined;
+    const sent = unit !== undefined && unit.send(this.name, name, data);
+    if (cb !== undefined) {
+      const err = sent ? undefined : new NoUnitError(this.name);
+      process.nextTick(cb, err);
+    }
+    return sent ? unit : undefined;
+  }
+
+  /** Sends the same MESSAGE to every unit; returns how many were sent. */
+  broadcast(event: EventOptions, data?: unknown): number {
+    const { name } = parseEvent(event);
+    const units = this.members;
+    if (units.length === 0) return 0;
+    const encoder = this.peer._encoder;
+    const frame = encoder.message(this.name, name, data);
+    // One frame for all: a reference per extra send (buffer-pool.ts ownership rule).
+    for (let i = 1; i < units.length; i++) encoder.pool.retain(frame);
+    let sent = 0;
+    for (const unit of units) if (unit.sendFrame(frame)) sent++;
+    return sent;
+  }
+
+  /**
+   * Sends a REQUEST to one unit (round-robin, or `unit` when given: then even a unit that does
+   * not list the role is asked, and it rejects with the §4 text). Throws NoUnitError at once when
+   * no unit serves the role.
+   */
+  request(event: EventOptions, data?: unknown, cb?: ResponseCallback): Promise<Context> {
+    const { name, unit: chosen, timeout } = parseEvent(event);
+    const unit = chosen ?? this.next();
+    if (unit === undefined) throw new NoUnitError(this.name);
+    const promise = unit.request(this.name, name, data, timeout ?? this.peer.requestTimeout);
+    if (cb !== undefined) {
+      promise.then(
+        (ctx) => cb(null, ctx),
+        (err: Error) => cb(err),
+      );
+      // The callback owns the outcome; the returned Promise must not also raise unhandled.
+      promise.catch(() => {});
+    }
+    return promise;
+  }
+
+  /**
+   * Sends the same REQUEST to every unit; `cb(err, ctx)` is called once per unit as each answers.
+   * Returns how many units were asked.
+   */
+  survey(event: EventOptions, data: unknown, cb: ResponseCallback): number {
+    if (typeof cb !== 'function') throw new InvalidArgumentError('cb', 'a function', cb);
+    const { name, timeout } = parseEvent(event);
+    const units = this.members.slice();
+    for (const unit of units) {
+      unit.request(this.name, name, data, timeout ?? this.peer.requestTimeout).then(
+        (ctx) => cb(null, ctx),
+        (err: Error) => cb(err),
+      );
+    }
+    return units.length;
+  }
+
+  /** Like `survey`, as a Promise of every outcome, in unit order. */
+  surveyAll(event: EventOptions, data?: unknown): Promise<Array<{ unit: Unit; ctx?: Context; error?: Error }>> {
+    const { name, timeout } = parseEvent(event);
+    return Promise.all(
+      this.members.map((unit) =>
+        unit.request(this.name, name, data, timeout ?? this.peer.requestTimeout).then(
+          (ctx) => ({ unit, ctx }),
+          (error: Error) => ({ unit, error }),
+        ),
+      ),
+    );
+  }
+
+  /** @internal round-robin over the units */
+  next(): Unit | undefined {
+    const n = this.members.length;
+    if (n === 0) return undefined;
+    if (this.rr >= n) this.rr = 0;
+    return this.members[this.rr++];
+  }
+
+  /** @internal a unit joined or left this role */
+  _update(unit: Unit, serves: boolean): void {
+    const i = this.members.indexOf(unit);
+    if (serves && i === -1) {
+      this.members.push(unit);
+      if (this.members.length === 1) this.emit('open');
+      this.emit('unit', unit);
+    } else if (!serves && i !== -1) {
+      this.members.splice(i, 1);
+      if (this.members.length === 0) this.emit('close');
+    }
+  }
+}
+
+function parseEvent(event: EventOptions): { name: string; unit?: Unit; timeout?: number } {
+  if (typeof event === 'string') return { name: event };
+  if (typeof event !== 'object' || event === null || typeof event.event !== 'string') {
+    throw new InvalidArgumentError('event', 'a string or { event: string, unit?, timeout? }', event);
+  }
+  if (event.timeout !== undefined && (typeof event.timeout !== 'number' || !(event.timeout >= 0))) {
+    throw new InvalidArgumentError('timeout', 'a number of milliseconds >= 0', event.timeout);
+  }
+  return { name: event.event, unit: event.unit, timeout: event.timeout };
+}

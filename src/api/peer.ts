@@ -1,0 +1,574 @@
+import { EventEmitter } from 'node:events';
+import http from 'node:http';
+import https from 'node:https';
+import type { Duplex } from 'node:stream';
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
+import WebSocket, { WebSocketServer } from 'ws';
+import {
+  AlreadyListeningError,
+  AuthError,
+  CloseCode,
+  ConnectionClosedError,
+  HandshakeTimeoutError,
+  InvalidArgumentError,
+  PeerClosedError,
+  RoletalkError,
+} from '../errors';
+import { Keyring, equalHex, hmacInline, newChallenge, type HmacFn } from '../auth/keyring';
+import { BufferPool, defaultPool } from '../protocol/buffer-pool';
+import { FrameType, PROTOCOL_VERSION, Timing } from '../protocol/constants';
+import type { Frame, PeerInfo } from '../protocol/decoder';
+import { FrameEncoder } from '../protocol/encoder';
+import { Handshake, type HandshakeAction } from '../protocol/handshake';
+import type { Connection, HeartbeatOptions } from '../transport/connection';
+import { WsConnection } from '../transport/ws-connection';
+import { Acquaintance } from '../engine/acquaintance';
+import { Dialer } from '../engine/dialer';
+import { Dispatcher, type Routes } from '../engine/dispatcher';
+import type { Handler } from '../engine/middleware';
+import type { PeerEngine } from '../engine/peer-engine';
+import type { Context } from './context';
+import { Destination } from './destination';
+import { Role } from './role';
+import { Unit } from './unit';
+
+export interface PeerOptions {
+  /** A human name sent to remote peers. */
+  name?: string;
+  /** Take part in acquaintance (PROTOCOL.md §7). Default true. */
+  friendly?: boolean;
+  /** Default request timeout in ms. Default 5 minutes, as the original. */
+  requestTimeout?: number;
+  /** Heartbeat ping interval and pong timeout in ms (§1: 5000 and 2000). */
+  heartbeat?: Partial<HeartbeatOptions>;
+  /** Milliseconds a handshake may take (§2: 4000). */
+  handshakeTimeout?: number;
+  /** Memory for outgoing frames; peers share one pool by default. */
+  pool?: BufferPool;
+  /** Computes handshake HMACs; inline by default. */
+  hmac?: HmacFn;
+}
+
+export interface ListenOptions {
+  port?: number;
+  host?: string;
+  /** Serve upgrades only on this path (any path when unset). */
+  path?: string;
+  /** TLS options (key, cert, ...): listen with HTTPS. */
+  ssl?: https.ServerOptions;
+  /** Serve on an existing HTTP or HTTPS server instead of creating one. */
+  server?: http.Server | https.Server;
+}
+
+export interface ConnectOptions extends WebSocket.ClientOptions {
+  /** Redial when the connection closes for any reason but closing it on purpose. Default true. */
+  permanent?: boolean;
+}
+
+type Callback<T> = (err: Error | null, value?: T) => void;
+
+/**
+ * The local node of a roletalk mesh: it serves roles, reaches remote roles through
+ * destinations, and keeps its units (connected remote peers) over one or more connections.
+ */
+export class Peer extends EventEmitter implements PeerEngine, Routes {
+  readonly id = randomBytes(16).toString('hex');
+  name: string;
+  friendly: boolean;
+  readonly requestTimeout: number;
+  readonly auth = new Keyring();
+  /** The bound port after `listen`. */
+  port: number | undefined;
+
+  /** @internal */ readonly encoder: FrameEncoder;
+  /** @internal */ readonly dispatcher: Dispatcher;
+  /** @internal */ readonly acquaintance: Acquaintance;
+  /** @internal */ readonly roleMap = new Map<string, Role>();
+  /** @internal */ readonly peerData: Handler[] = [];
+  /** @internal */ readonly peerMessage: Handler[] = [];
+  /** @internal */ readonly peerRequest: Handler[] = [];
+  /** @internal */ readonly peerReadable: Handler[] = [];
+  /** @internal */ readonly peerWritable: Handler[] = [];
+
+  private readonly unitMap = new Map<string, Unit>();
+  private readonly destinationMap = new Map<string, Destination>();
+  private readonly tags: Record<string, string> = {};
+  private readonly heartbeat: HeartbeatOptions;
+  private readonly handshakeTimeout: number;
+  private readonly hmac: HmacFn;
+  private readonly createdAt = Date.now();
+  private readonly dialers = new Set<Dialer>();
+  /** The dialer behind each outbound connection, to redial or stop it. */
+  private readonly connDialers = new Map<Connection, Dialer>();
+  /** Connections still in their handshake, so `close()` reaches them too. */
+  private readonly handshaking = new Set<Connection>();
+  private server: http.Server | https.Server | undefined;
+  private ownServer = false;
+  private wss: WebSocketServer | undefined;
+  private rolesCounter = 0;
+  private rolesRoundScheduled = false;
+  private closing = false;
+
+  constructor(options: PeerOptions = {}) {
+    super();
+    if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('options', 'an object', options);
+    const { name = '', friendly = true, requestTimeout = Timing.REQUEST_TIMEOUT } = options;
+    if (typeof name !== 'string') throw new InvalidArgumentError('name', 'a string', name);
+    if (typeof friendly !== 'boolean') throw new InvalidArgumentError('friendly', 'a boolean', friendly);
+    if (typeof requestTimeout !== 'number' || !(requestTimeout >= 0)) {
+      throw new InvalidArgumentError('requestTimeout', 'a number of milliseconds >= 0', requestTimeout);
+    }
+    this.name = name;
+    this.friendly = friendly;
+    this.requestTimeout = requestTimeout;
+    this.heartbeat = {
+      interval: options.heartbeat?.interval ?? Timing.HEARTBEAT_INTERVAL,
+      timeout: options.heartbeat?.timeout ?? Timing.HEARTBEAT_TIMEOUT,
+    };
+    this.handshakeTimeout = options.handshakeTimeout ?? Timing.HANDSHAKE_TIMEOUT;
+    this.hmac = options.hmac ?? hmacInline;
+    this.encoder = new FrameEncoder(options.pool ?? defaultPool);
+    this.dispatcher = new Dispatcher(this);
+    const peer = this;
+    this.acquaintance = new Acquaintance({
+      // Read live: users may change `friendly` after construction.
+      get friendly() {
+        return peer.friendly;
+      },
+      encoder: this.encoder,
+      units: () => this.unitMap.values(),
+      isConnectedOrDialing: (id, address) =>
+        this.unitMap.has(id) || [...this.dialers].some((d) => d.address === address),
+      wantsAnyRole: (roles) => roles.some((r) => this.destinationMap.has(r)),
+      dial: (address) => {
+        this.connect(address).catch(() => {});
+      },
+    });
+  }
+
+  // ---- public collections -------------------------------------------------------------
+
+  get units(): Unit[] {
+    return [...this.unitMap.values()];
+  }
+
+  get roles(): Role[] {
+    return [...this.roleMap.values()];
+  }
+
+  get destinations(): Destination[] {
+    return [...this.destinationMap.values()];
+  }
+
+  // ---- configuration ------------------------------------------------------------------
+
+  addPresharedKey(id: string, key: string): this {
+    this.auth.addPresharedKey(id, key);
+    return this;
+  }
+
+  setTag(key: string, value: string): this {
+    if (typeof key !== 'string' || key.length === 0) throw new InvalidArgumentError('key', 'a non-empty string', key);
+    if (typeof value !== 'string') throw new InvalidArgumentError('value', 'a string', value);
+    this.tags[key] = value;
+    return this;
+  }
+
+  getTags(): Record<string, string> {
+    return { ...this.tags };
+  }
+
+  /** The role `name`, created (active unless `active` is false) on first use. */
+  role(name: string, active = true): Role {
+    if (typeof name !== 'string' || name.length === 0) throw new InvalidArgumentError('name', 'a non-empty string', name);
+    let role = this.roleMap.get(name);
+    if (role === undefined) {
+      role = new Role(name, this, active !== false);
+      this.roleMap.set(name, role);
+      this._rolesChanged();
+      this.emit('role', role);
+    }
+    return role;
+  }
+
+  /** The remote role `name`, balancing over the units that serve it. */
+  destination(name: string): Destination {
+    if (typeof name !== 'string' || name.length === 0) throw new InvalidArgumentError('name', 'a non-empty string', name);
+    let dest = this.destinationMap.get(name);
+    if (dest === undefined) {
+      dest = new Destination(name, this);
+      this.destinationMap.set(name, dest);
+      for (const unit of this.unitMap.values()) if (unit.roles.has(name)) dest._update(unit, true);
+    }
+    return dest;
+  }
+
+  onMessage(handler: Handler): this {
+    return this.use(this.peerMessage, handler);
+  }
+  onRequest(handler: Handler): this {
+    return this.use(this.peerRequest, handler);
+  }
+  onReadable(handler: Handler): this {
+    return this.use(this.peerReadable, handler);
+  }
+  onWritable(handler: Handler): this {
+    return this.use(this.peerWritable, handler);
+  }
+  onData(handler: Handler): this {
+    return this.use(this.peerData, handler);
+  }
+
+  private use(list: Handler[], handler: Handler): this {
+    if (typeof handler !== 'function') throw new InvalidArgumentError('handler', 'a function', handler);
+    list.push(handler);
+    return this;
+  }
+
+  // ---- listening ----------------------------------------------------------------------
+
+  /** Serves WebSocket upgrades. Resolves with this peer once listening. */
+  listen(options: number | ListenOptions, cb?: Callback<Peer>): Promise<Peer> {
+    if (this.server !== undefined) throw new AlreadyListeningError();
+    if (this.closing) throw new PeerClosedError();
+    const opts: ListenOptions = typeof options === 'number' ? { port: options } : options;
+    if (typeof opts !== 'object' || opts === null) throw new InvalidArgumentError('options', 'a port number or an object', options);
+    if (opts.port !== undefined && (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535)) {
+      throw new InvalidArgumentError('port', 'an integer from 0 to 65535', opts.port);
+    }
+    const server = opts.server ?? (opts.ssl ? https.createServer(opts.ssl) : http.createServer());
+    this.server = server;
+    this.ownServer = opts.server === undefined;
+    this.prepareWSServer();
+    const path = opts.path;
+    server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+      if (path !== undefined && (req.url ?? '/').split('?')[0] !== path) {
+        socket.destroy();
+        return;
+      }
+      this.handleUpgrade(req, socket, head);
+    });
+    if (this.ownServer) {
+      server.on('request', (_req, res: http.ServerResponse) => {
+        res.writeHead(426, { 'content-type': 'text/plain' }).end('roletalk: WebSocket upgrade required\n');
+      });
+    }
+    const promise = new Promise<Peer>((resolve, reject) => {
+      const bound = (): void => {
+        const address = server.address();
+        this.port = typeof address === 'object' && address !== null ? address.port : undefined;
+        resolve(this);
+      };
+      if (!this.ownServer) {
+        if (server.listening) bound();
+        else server.once('listening', bound);
+        return;
+      }
+      const onError = (err: Error): void => {
+        this.server = undefined;
+        reject(err);
+      };
+      server.once('error', onError);
+      server.listen(opts.port ?? 0, opts.host, () => {
+        server.off('error', onError);
+        bound();
+      });
+    });
+    settle(promise, cb);
+    return promise;
+  }
+
+  /** The WebSocket server that accepts connections; for serving on an existing HTTP server. */
+  prepareWSServer(): WebSocketServer {
+    if (this.wss === undefined) {
+      this.wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, clientTracking: false });
+    }
+    return this.wss;
+  }
+
+  /** Accepts an HTTP upgrade from a server of the user's own. */
+  handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (this.closing) {
+      socket.destroy();
+      return;
+    }
+    this.prepareWSServer().handleUpgrade(req, socket, head, (ws) => {
+      this.accept(ws, false).catch(() => {});
+    });
+  }
+
+  // ---- dialing ------------------------------------------------------------------------
+
+  /** Dials a peer. Resolves with the unit once the handshake succeeds. */
+  connect(address: string, options: ConnectOptions = {}, cb?: Callback<{ unit: Unit; ws: WebSocket }>): Promise<{ unit: Unit; ws: WebSocket }> {
+    if (typeof address !== 'string' || !/^wss?:\/\//.test(address)) {
+      throw new InvalidArgumentError('address', 'a ws:// or wss:// URL', address);
+    }
+    if (typeof options === 'function') {
+      cb = options as Callback<{ unit: Unit; ws: WebSocket }>;
+      options = {};
+    }
+    if (this.closing) throw new PeerClosedError();
+    const { permanent = true, ...wsOptions } = options;
+    const dialer = new Dialer(this.dialHost, address, wsOptions, permanent !== false);
+    this.dialers.add(dialer);
+    const promise = dialer.first();
+    settle(promise, cb);
+    return promise;
+  }
+
+  private readonly dialHost = {
+    open: (address: string, wsOptions: WebSocket.ClientOptions, dialer: Dialer) => this.open(address, wsOptions, dialer),
+    reconnected: (dialer: Dialer, unit: Unit) => this.emit('reconnect_success', { address: dialer.address, unit }),
+    reconnectFailed: (dialer: Dialer, error: Error, delay: number) =>
+      this.emit('reconnect_fail', { address: dialer.address, error, delay }),
+    forget: (dialer: Dialer) => {
+      this.dialers.delete(dialer);
+    },
+  };
+
+  private open(address: string, wsOptions: WebSocket.ClientOptions, dialer: Dialer): Promise<{ unit: Unit; ws: WebSocket }> {
+    return new Promise((resolve, reject) => {
+      if (this.closing || dialer.stopped) {
+        reject(new PeerClosedError());
+        return;
+      }
+      const ws = new WebSocket(address, { perMessageDeflate: false, ...wsOptions });
+      const onError = (err: Error): void => reject(err);
+      ws.once('error', onError);
+      ws.once('open', () => {
+        ws.off('error', onError);
+        this.accept(ws, true, dialer, address).then((unit) => resolve({ unit, ws }), reject);
+      });
+      ws.once('close', (code: number) => reject(new ConnectionClosedError(code, 'closed before the handshake')));
+    });
+  }
+
+  // ---- connections and the handshake ---------------------------------------------------
+
+  /** Runs the handshake on a new WebSocket; resolves with the unit it joined. */
+  private accept(ws: WebSocket, outbound: boolean, dialer?: Dialer, address?: string): Promise<Unit> {
+    const conn = new WsConnection(ws, outbound, this.encoder.pool, this.heartbeat);
+    if (dialer !== undefined) this.connDialers.set(conn, dialer);
+    return this.runHandshake(conn, address);
+  }
+
+  private runHandshake(conn: Connection, address: string | undefined): Promise<Unit> {
+    return new Promise<Unit>((resolve, reject) => {
+      this.handshaking.add(conn);
+      const handshake = new Handshake({
+        keys: this.auth.keys,
+        confirmation: () => this.confirmation(),
+        challenge: newChallenge,
+        equal: equalHex,
+      });
+      let unit: Unit | undefined;
+      let failed: RoletalkError | undefined;
+      const timer = setTimeout(() => act(handshake.timeout(new HandshakeTimeoutError(this.handshakeTimeout))), this.handshakeTimeout);
+      const act = (actions: HandshakeAction[]): void => {
+        for (const action of actions) {
+          switch (action.kind) {
+            case 'send':
+              conn.send(action.frame);
+              break;
+            case 'hmac': {
+              const result = this.hmac(action.key, action.message);
+              if (typeof result === 'string') act(handshake.hmacDone(result));
+              else result.then((hex) => act(handshake.hmacDone(hex)), (err: Error) => act(handshake.timeout(new AuthError(err.message))));
+              break;
+            }
+            case 'success':
+              clearTimeout(timer);
+              this.handshaking.delete(conn);
+              unit = this.attach(conn, action.remote, address);
+              resolve(unit);
+              break;
+            case 'frame':
+              unit?.handleFrame(action.frame, conn);
+              break;
+            case 'fail':
+              clearTimeout(timer);
+              this.handshaking.delete(conn);
+              failed = action.error;
+              this.emit('auth_error', action.error);
+              conn.close(CloseCode.HANDSHAKE_FAILED, action.error.message);
+              reject(action.error);
+              break;
+          }
+        }
+      };
+      conn.onFrame = (frame) => act(handshake.receive(frame));
+      conn.onClose = (code, reason) => {
+        clearTimeout(timer);
+        this.handshaking.delete(conn);
+        this.connDialers.delete(conn);
+        if (unit === undefined && failed === undefined) reject(new ConnectionClosedError(code, reason));
+      };
+      act(handshake.start());
+    });
+  }
+
+  /** CONFIRMED data (§2): active roles only, in the original's key order. */
+  private confirmation(): object {
+    return {
+      id: this.id,
+      roles: this.activeRoles(),
+      friendly: this.friendly,
+      name: this.name,
+      meta: {
+        os: os.platform(),
+        runtime: `nodejs ${process.version}`,
+        time: Date.now(),
+        uptime: Date.now() - this.createdAt,
+        protocol: PROTOCOL_VERSION,
+      },
+      tags: this.tags,
+    };
+  }
+
+  private activeRoles(): string[] {
+    const names: string[] = [];
+    for (const role of this.roleMap.values()) if (role.active) names.push(role.name);
+    return names;
+  }
+
+  /** A connection finished its handshake: join the remote's unit, or make one. */
+  private attach(conn: Connection, remote: PeerInfo, address: string | undefined): Unit {
+    let unit = this.unitMap.get(remote.id);
+    const isNew = unit === undefined;
+    if (unit === undefined) {
+      unit = new Unit(this, remote);
+      this.unitMap.set(remote.id, unit);
+    }
+    if (address !== undefined) unit.address = address;
+    const owner = unit;
+    unit.addConnection(conn);
+    conn.onFrame = (frame) => owner.handleFrame(frame, conn);
+    conn.onClose = () => this.connectionClosed(owner, conn);
+    if (this.closing) {
+      conn.close(CloseCode.INTENTIONAL, 'intentionally closed');
+      return unit;
+    }
+    if (isNew) {
+      this.unitRolesChanged(unit);
+      this.acquaintance.introduce(unit);
+      this.emit('unit', unit);
+    }
+    return unit;
+  }
+
+  private connectionClosed(unit: Unit, conn: Connection): void {
+    const last = unit.removeConnection(conn);
+    const dialer = this.connDialers.get(conn);
+    this.connDialers.delete(conn);
+    if (last) {
+      this.unitMap.delete(unit.id);
+      unit.failPending();
+      for (const dest of this.destinationMap.values()) dest._update(unit, false);
+      unit.emit('close');
+    }
+    // `unit.close()` has already stopped its dialers; `peer.close()` stops them all.
+    if (dialer !== undefined) dialer.connectionClosed(this.closing);
+  }
+
+  // ---- PeerEngine -----------------------------------------------------------------------
+
+  /** @internal */
+  closeUnit(unit: Unit): void {
+    for (const conn of unit.conns) this.connDialers.get(conn)?.stop();
+    unit.closeConnections(CloseCode.INTENTIONAL, 'intentionally closed');
+  }
+
+  /** @internal A malformed frame: close that one connection with the reason. */
+  protocolError(unit: Unit, conn: Connection, error: RoletalkError): void {
+    this.emit('protocol_error', error, unit);
+    conn.close(error.closeCode ?? CloseCode.PROTOCOL_ERROR, error.message);
+  }
+
+  /** @internal */
+  unitRolesChanged(unit: Unit): void {
+    for (const dest of this.destinationMap.values()) dest._update(unit, unit.roles.has(dest.name));
+  }
+
+  /** @internal Streams are wired in by the streams module. */
+  streamFrame(unit: Unit, frame: Frame, conn: Connection): void {
+    void conn;
+    if (frame.type === FrameType.REQUEST_READABLE || frame.type === FrameType.REQUEST_WRITABLE) {
+      const reason = JSON.stringify({ data: 'Streams are not supported by this peer yet' });
+      unit.sendFrame(this.encoder.streamReply(FrameType.STREAM_REJECT, frame.corr, 0, reason));
+    }
+  }
+
+  /** @internal A message handler failed; reported as 'error' when someone listens. */
+  handlerError(err: unknown, ctx: Context): void {
+    if (this.listenerCount('error') > 0) this.emit('error', err, ctx);
+  }
+
+  /** @internal A role was added, enabled or disabled: one ROLES round per tick (§5). */
+  _rolesChanged(): void {
+    if (this.rolesRoundScheduled) return;
+    this.rolesRoundScheduled = true;
+    process.nextTick(() => {
+      this.rolesRoundScheduled = false;
+      this.rolesCounter++;
+      const frame = this.encoder.json(FrameType.ROLES, { i: this.rolesCounter, roles: this.activeRoles() });
+      for (const unit of this.unitMap.values()) unit.sendFrame(frame);
+    });
+  }
+
+  /** @internal */
+  get _encoder(): FrameEncoder {
+    return this.encoder;
+  }
+
+  // ---- shutdown -------------------------------------------------------------------------
+
+  /** Closes every unit and the server and stops every reconnection. */
+  close(cb?: (err?: Error) => void): Promise<void> {
+    const promise = this.shutdown();
+    if (cb !== undefined) promise.then(() => cb(), cb);
+    return promise;
+  }
+
+  private async shutdown(): Promise<void> {
+    if (this.closing && this.server === undefined && this.unitMap.size === 0) return;
+    this.closing = true;
+    for (const dialer of [...this.dialers]) dialer.stop();
+    const waits: Promise<void>[] = [];
+    for (const unit of this.unitMap.values()) {
+      if (unit.conns.length === 0) continue;
+      waits.push(new Promise<void>((resolve) => unit.once('close', () => resolve())));
+      unit.closeConnections(CloseCode.INTENTIONAL, 'intentionally closed');
+    }
+    for (const conn of this.handshaking) conn.close(CloseCode.INTENTIONAL, 'peer closed');
+    // A remote that never answers the close handshake is dropped after a grace period.
+    const grace = setTimeout(() => {
+      for (const unit of this.unitMap.values()) for (const conn of unit.conns) conn.terminate();
+      for (const conn of this.handshaking) conn.terminate();
+    }, 1000);
+    grace.unref();
+    if (this.server !== undefined) {
+      const server = this.server;
+      this.server = undefined;
+      if (this.ownServer) {
+        waits.push(new Promise<void>((resolve) => server.close(() => resolve())));
+        server.closeAllConnections?.();
+      }
+    }
+    await Promise.all(waits);
+    clearTimeout(grace);
+    this.wss?.close();
+    this.wss = undefined;
+    this.emit('close');
+  }
+}
+
+function settle<T>(promise: Promise<T>, cb: Callback<T> | undefined): void {
+  if (cb === undefined) return;
+  promise.then(
+    (value) => cb(null, value),
+    (err: Error) => cb(err),
+  );
+  promise.catch(() => {});
+}

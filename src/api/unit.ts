@@ -1,0 +1,233 @@
+import { EventEmitter } from 'node:events';
+import { performance } from 'node:perf_hooks';
+import type { Connection } from '../transport/connection';
+import type { PeerInfo } from '../protocol/decoder';
+import { decodeFrame } from '../protocol/decoder';
+import { FrameType } from '../protocol/constants';
+import { rejectText } from '../protocol/payload';
+import { CloseCode, ProtocolError, RejectedError, RequestTimeoutError, RoletalkError, UnitClosedError } from '../errors';
+import type { PendingRequest } from '../engine/pending';
+import type { PeerEngine } from '../engine/peer-engine';
+import { Context } from './context';
+
+/** One open connection of a unit, as users see it. */
+export interface UnitConnection {
+  readonly id: number;
+  readonly outbound: boolean;
+  readonly bufferedAmount: number;
+  readonly remoteAddress: string;
+  close(code?: number, reason?: string): void;
+  terminate(): void;
+}
+
+/**
+ * A remote peer connected to this one, over one or more redundant connections. It exists while
+ * at least one connection is open; when the last closes it fails its pending requests and
+ * leaves every destination.
+ */
+export class Unit extends EventEmitter {
+  readonly id: string;
+  readonly name: string;
+  readonly friendly: boolean;
+  readonly meta: Record<string, unknown>;
+  /** Extensions the remote offers (PROTOCOL.md §9). */
+  readonly ext: Record<string, unknown>;
+  private readonly tags: Record<string, string>;
+
+  /** @internal */ readonly conns: Connection[] = [];
+  /** @internal active role names of the remote */ roles: Set<string>;
+  /** @internal last applied ROLES counter */ rolesIndex = -1;
+  /** @internal the address this side dialed to reach it, for acquaintance */ address: string | undefined;
+  /** @internal */ readonly pending = new Map<number, PendingRequest>();
+  /** @internal */ closed = false;
+
+  private nextCorr = 0;
+  private rr = 0;
+
+  /** @internal */
+  constructor(
+    /** @internal */ readonly engine: PeerEngine,
+    info: PeerInfo,
+  ) {
+    super();
+    this.id = info.id;
+    this.name = info.name;
+    this.friendly = info.friendly;
+    this.meta = info.meta;
+    this.tags = info.tags;
+    this.ext = info.ext;
+    this.roles = new Set(info.roles);
+  }
+
+  /** The remote's active roles. */
+  getRoles(): string[] {
+    return [...this.roles];
+  }
+
+  getTags(): Record<string, string> {
+    return { ...this.tags };
+  }
+
+  /** The open connections to this unit. */
+  get connections(): UnitConnection[] {
+    return this.conns.slice();
+  }
+
+  /**
+   * Closes every connection to this unit on purpose (code 4000). Connections this side dialed
+   * are not redialed.
+   */
+  close(): void {
+    this.engine.closeUnit(this);
+  }
+
+  /** Sends a MESSAGE to one of the remote's roles. Returns false when no connection is open. */
+  send(role: string, event: string, data?: unknown): boolean {
+    return this.sendFrame(this.engine.encoder.message(role, event, data));
+  }
+
+  /** Sends a REQUEST; resolves with the response's Context, rejects on REJECT, timeout or loss. */
+  request(role: string, event: string, data?: unknown, timeout: number = this.engine.requestTimeout): Promise<Context> {
+    const conn = this.pick();
+    if (conn === undefined) return Promise.reject(new UnitClosedError(this.id));
+    const corr = this.takeCorrelation();
+    const frame = this.engine.encoder.request(role, event, corr, data);
+    return new Promise<Context>((resolve, reject) => {
+      const pending: PendingRequest = { resolve, reject, timer: null, role, event, sentAt: performance.now() };
+      if (timeout > 0 && Number.isFinite(timeout)) {
+        pending.timer = setTimeout(expireRequest, timeout, this, corr, timeout);
+      }
+      this.pending.set(corr, pending);
+      conn.send(frame);
+    });
+  }
+
+  /** @internal the next correlation id (§4: a counter from 0, shared by stream requests). */
+  takeCorrelation(): number {
+    const corr = this.nextCorr;
+    // Stay below 2^53 (§4); wrapping after 9e15 requests is not a practical concern.
+    this.nextCorr = corr >= Number.MAX_SAFE_INTEGER ? 0 : corr + 1;
+    return corr;
+  }
+
+  /**
+   * @internal The least busy open connection: smallest bufferedAmount, ties broken
+   * round-robin so that idle connections share the load.
+   */
+  pick(): Connection | undefined {
+    const conns = this.conns;
+    const n = conns.length;
+    if (n <= 1) return conns[0];
+    const start = this.rr++ % n;
+    let best = conns[start]!;
+    let bestLoad = best.bufferedAmount;
+    for (let k = 1; k < n && bestLoad > 0; k++) {
+      const c = conns[(start + k) % n]!;
+      const load = c.bufferedAmount;
+      if (load < bestLoad) {
+        best = c;
+        bestLoad = load;
+      }
+    }
+    return best;
+  }
+
+  /** @internal Sends a frame on the least busy connection; releases it when none is open. */
+  sendFrame(frame: Buffer): boolean {
+    const conn = this.pick();
+    if (conn === undefined) {
+      this.engine.encoder.pool.release(frame);
+      return false;
+    }
+    conn.send(frame);
+    return true;
+  }
+
+  /** @internal A frame received on one of this unit's connections, after the handshake. */
+  handleFrame(buf: Buffer, conn: Connection): void {
+    let frame;
+    try {
+      frame = decodeFrame(buf);
+    } catch (err) {
+      const e = err instanceof RoletalkError ? err : new ProtocolError('RT_ERR_PROTOCOL', String(err));
+      this.engine.protocolError(this, conn, e);
+      return;
+    }
+    switch (frame.type) {
+      case FrameType.RESPONSE:
+      case FrameType.REJECT:
+        this.settle(frame.type, frame.corr, frame.payload);
+        return;
+      case FrameType.REQUEST:
+        this.engine.dispatcher.request(this, frame);
+        return;
+      case FrameType.MESSAGE:
+        this.engine.dispatcher.message(this, frame);
+        return;
+      case FrameType.ROLES:
+        if (frame.i > this.rolesIndex) {
+          this.rolesIndex = frame.i;
+          this.roles = new Set(frame.roles);
+          this.engine.unitRolesChanged(this);
+        }
+        return;
+      case FrameType.ACQUAINT:
+        this.engine.acquaintance.receive(frame);
+        return;
+      default:
+        this.engine.streamFrame(this, frame, conn);
+    }
+  }
+
+  private settle(type: number, corr: number, payload: Buffer): void {
+    const pending = this.pending.get(corr);
+    // A response to an unknown or finished request is ignored (§4).
+    if (pending === undefined) return;
+    this.pending.delete(corr);
+    if (pending.timer !== null) clearTimeout(pending.timer);
+    if (type === FrameType.RESPONSE) {
+      const ctx = new Context(this, pending.role, pending.event, payload);
+      ctx.rtt = performance.now() - pending.sentAt;
+      pending.resolve(ctx);
+    } else {
+      pending.reject(new RejectedError(rejectText(payload)));
+    }
+  }
+
+  /** @internal Adds a connection that completed its handshake with this unit's peer. */
+  addConnection(conn: Connection): void {
+    this.conns.push(conn);
+  }
+
+  /** @internal Removes a closed connection; returns true when it was the last. */
+  removeConnection(conn: Connection): boolean {
+    const i = this.conns.indexOf(conn);
+    if (i !== -1) this.conns.splice(i, 1);
+    return this.conns.length === 0;
+  }
+
+  /** @internal The last connection is gone: fail what waits on this unit. */
+  failPending(): void {
+    this.closed = true;
+    if (this.pending.size === 0) return;
+    const error = new UnitClosedError(this.id);
+    const pending = [...this.pending.values()];
+    this.pending.clear();
+    for (const p of pending) {
+      if (p.timer !== null) clearTimeout(p.timer);
+      p.reject(error);
+    }
+  }
+
+  /** @internal Closes every connection with `code`. */
+  closeConnections(code: number = CloseCode.INTENTIONAL, reason = 'intentionally closed'): void {
+    for (const conn of this.conns.slice()) conn.close(code, reason);
+  }
+}
+
+function expireRequest(unit: Unit, corr: number, timeout: number): void {
+  const pending = unit.pending.get(corr);
+  if (pending === undefined) return;
+  unit.pending.delete(corr);
+  pending.reject(new RequestTimeoutError(timeout));
+}

@@ -1,0 +1,45 @@
+import type { Unit } from '../api/unit';
+import { FrameType } from '../protocol/constants';
+import type { AcquaintFrame } from '../protocol/decoder';
+import type { FrameEncoder } from '../protocol/encoder';
+
+export interface AcquaintanceHost {
+  readonly friendly: boolean;
+  readonly encoder: FrameEncoder;
+  units(): Iterable<Unit>;
+  isConnectedOrDialing(id: string, address: string): boolean;
+  wantsAnyRole(roles: readonly string[]): boolean;
+  dial(address: string): void;
+}
+
+/**
+ * Acquaintance (PROTOCOL.md §7): peers introduce the peers they dialed, so that a friendly peer
+ * that needs one of their roles connects to them directly. An entry is never sent without an
+ * address, and an entry without one is ignored (the original crashes on it).
+ */
+export class Acquaintance {
+  constructor(private readonly host: AcquaintanceHost) {}
+
+  /** A unit has just connected (its first connection). */
+  introduce(newcomer: Unit): void {
+    const host = this.host;
+    if (!host.friendly) return;
+    for (const other of host.units()) {
+      if (other === newcomer) continue;
+      if (newcomer.friendly && other.address !== undefined) newcomer.sendFrame(this.entry(other, other.address));
+      if (other.friendly && newcomer.address !== undefined) other.sendFrame(this.entry(newcomer, newcomer.address));
+    }
+  }
+
+  receive(frame: AcquaintFrame): void {
+    const host = this.host;
+    if (!host.friendly || frame.address === undefined) return;
+    if (host.isConnectedOrDialing(frame.id, frame.address)) return;
+    if (!host.wantsAnyRole(frame.roles)) return;
+    host.dial(frame.address);
+  }
+
+  private entry(unit: Unit, address: string): Buffer {
+    return this.host.encoder.json(FrameType.ACQUAINT, { id: unit.id, address, roles: unit.getRoles() });
+  }
+}

@@ -1,0 +1,108 @@
+import { Context } from '../api/context';
+import type { Role, HandlerSet } from '../api/role';
+import type { Unit } from '../api/unit';
+import { RejectText } from '../protocol/constants';
+import type { MessageFrame, RequestFrame } from '../protocol/decoder';
+import { runChain, type Handler } from './middleware';
+
+/** The peer-wide middleware and roles that incoming frames are routed to. */
+export interface Routes {
+  readonly roleMap: ReadonlyMap<string, Role>;
+  readonly peerData: readonly Handler[];
+  readonly peerMessage: readonly Handler[];
+  readonly peerRequest: readonly Handler[];
+  readonly peerReadable: readonly Handler[];
+  readonly peerWritable: readonly Handler[];
+  /** A message handler failed: nobody is waiting for an answer, so it is reported here. */
+  handlerError(err: unknown, ctx: Context): void;
+}
+
+export type Kind = 'message' | 'request' | 'readable' | 'writable';
+
+/** The text a rejection carries: an Error's message, a string as is, anything else as String(x). */
+export function errorText(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return typeof err === 'string' ? err : String(err);
+}
+
+/**
+ * Routes incoming MESSAGE and REQUEST frames (PROTOCOL.md §4) to the role's handler behind
+ * the middleware, and sends the reply. Stream requests use the same routing (`route`).
+ */
+export class Dispatcher {
+  constructor(private readonly routes: Routes) {}
+
+  message(unit: Unit, frame: MessageFrame): void {
+    const role = this.routes.roleMap.get(frame.role);
+    // Unknown or disabled role, or unhandled event: dropped silently (§4).
+    if (role === undefined || !role.active) return;
+    const handler = role.message.byEvent.get(frame.event);
+    if (handler === undefined) return;
+    const ctx = new Context(unit, frame.role, frame.event, frame.payload);
+    const layers = this.layers('message', role);
+    runChain(ctx, layers, (c) => handler(c, noReply), (c) => {
+      if (c.error !== undefined) this.routes.handlerError(c.error, c);
+    });
+  }
+
+  request(unit: Unit, frame: RequestFrame): void {
+    const corr = frame.corr;
+    const refusal = this.refusal('request', frame.role, frame.event);
+    if (typeof refusal === 'string') {
+      unit.sendFrame(unit.engine.encoder.reject(corr, refusal));
+      return;
+    }
+    const ctx = new Context(unit, frame.role, frame.event, frame.payload);
+    runChain(ctx, this.layers('request', refusal.role), refusal.handler, (c) => {
+      const encoder = unit.engine.encoder;
+      let reply: Buffer;
+      try {
+        reply = c.error !== undefined ? encoder.reject(corr, errorText(c.error)) : encoder.response(corr, c.response);
+      } catch (err) {
+        // The response could not be encoded (a BigInt inside an object, say): reject instead.
+        reply = encoder.reject(corr, errorText(err));
+      }
+      unit.sendFrame(reply);
+    });
+  }
+
+  /**
+   * The §4 automatic rejection text for `role`/`event` of `kind`, or the role and handler
+   * that will serve it.
+   */
+  refusal(kind: Kind, roleName: string, event: string): string | { role: Role; handler: Handler } {
+    const role = this.routes.roleMap.get(roleName);
+    if (role === undefined) return RejectText.roleNotRegistered(roleName);
+    if (!role.active) return RejectText.roleDisabled(roleName);
+    const handler = handlersOf(role, kind).byEvent.get(event);
+    if (handler === undefined) return RejectText.eventNotHandled(event);
+    return { role, handler };
+  }
+
+  /** Middleware order: peer onData, peer on<Kind>, role onData, role on<Kind>. */
+  layers(kind: Kind, role: Role): readonly Handler[] {
+    const r = this.routes;
+    const peerKind =
+      kind === 'message' ? r.peerMessage : kind === 'request' ? r.peerRequest : kind === 'readable' ? r.peerReadable : r.peerWritable;
+    const roleKind = handlersOf(role, kind).middleware;
+    const total = r.peerData.length + peerKind.length + role.dataMiddleware.length + roleKind.length;
+    if (total === 0) return EMPTY;
+    return [...r.peerData, ...peerKind, ...role.dataMiddleware, ...roleKind];
+  }
+}
+
+const EMPTY: readonly Handler[] = [];
+const noReply = (): void => {};
+
+function handlersOf(role: Role, kind: Kind): HandlerSet {
+  switch (kind) {
+    case 'message':
+      return role.message;
+    case 'request':
+      return role.requests;
+    case 'readable':
+      return role.readables;
+    default:
+      return role.writables;
+  }
+}

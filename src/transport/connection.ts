@@ -1,0 +1,40 @@
+/**
+ * The transport seen by the engine: one WebSocket connection that carries roletalk frames.
+ * The engine talks only to this interface, so a connection owned by an I/O thread can stand in
+ * for one on the main thread without the engine or the API noticing.
+ */
+export interface Connection {
+  /** Unique per process, for logs and tests. */
+  readonly id: number;
+  /** True when this side dialed. */
+  readonly outbound: boolean;
+  /** Bytes queued for the socket and not yet handed to the kernel. Used for balancing. */
+  readonly bufferedAmount: number;
+  /** True until the connection starts closing. */
+  readonly open: boolean;
+  /** The remote address as `host:port`, when known. */
+  readonly remoteAddress: string;
+
+  /**
+   * Sends one frame as one binary WebSocket message. A pooled frame's reference passes to
+   * the connection, which releases it once the socket is done with the bytes
+   * (see src/protocol/buffer-pool.ts).
+   */
+  send(frame: Buffer): void;
+  /** Closes with a close handshake; the code and reason are diagnostics for the remote. */
+  close(code?: number, reason?: string): void;
+  /** Drops the connection at once, without a close handshake. */
+  terminate(): void;
+
+  /** Set by the engine: called for every binary message, in arrival order. */
+  onFrame: (frame: Buffer) => void;
+  /** Set by the engine: called once when the connection is gone. */
+  onClose: (code: number, reason: string) => void;
+}
+
+export interface HeartbeatOptions {
+  /** Milliseconds between pings (PROTOCOL.md §1: 5000). 0 turns heartbeats off. */
+  interval: number;
+  /** Milliseconds to wait for a pong before dropping the connection (§1: 2000). */
+  timeout: number;
+}

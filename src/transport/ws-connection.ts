@@ -1,0 +1,147 @@
+import type { Socket } from 'node:net';
+import WebSocket from 'ws';
+import { CloseCode } from '../errors';
+import type { BufferPool } from '../protocol/buffer-pool';
+import type { Connection, HeartbeatOptions } from './connection';
+
+let nextConnectionId = 1;
+
+const SEND_OPTIONS = { binary: true, compress: false } as const;
+
+/**
+ * A `Connection` over a `ws` WebSocket on the main thread.
+ *
+ * Writes made in one tick leave in one socket write: the first send of a tick corks the socket
+ * and a nextTick uncorks it, so a burst of small frames costs one syscall (ws corks around each
+ * frame too; corks nest). Heartbeats follow PROTOCOL.md §1: ping every interval, drop the
+ * connection at once (terminate, not close: a gone peer never answers a close handshake) when
+ * no pong comes within the timeout.
+ */
+export class WsConnection implements Connection {
+  readonly id = nextConnectionId++;
+  readonly remoteAddress: string;
+  onFrame: (frame: Buffer) => void = () => {};
+  onClose: (code: number, reason: string) => void = () => {};
+
+  private readonly socket: Socket | null;
+  private corked = false;
+  private closed = false;
+  /** Set when this side ends the connection, so the close reports why, not ws's 1006. */
+  private localCloseCode = 0;
+  private localCloseReason = '';
+  private heartbeat: NodeJS.Timeout | null = null;
+  private pongTimer: NodeJS.Timeout | null = null;
+
+  constructor(
+    readonly ws: WebSocket,
+    readonly outbound: boolean,
+    private readonly pool: BufferPool,
+    private readonly heartbeatOptions: HeartbeatOptions,
+  ) {
+    // ws keeps the net.Socket private; corking it is the one reach inside ws we rely on.
+    this.socket = (ws as unknown as { _socket: Socket | null })._socket;
+    this.remoteAddress = this.socket ? `${this.socket.remoteAddress}:${this.socket.remotePort}` : '';
+    ws.binaryType = 'nodebuffer';
+    ws.on('message', this.handleMessage);
+    ws.on('close', this.handleClose);
+    // Errors are followed by 'close'; without a listener ws would throw them.
+    ws.on('error', () => {});
+    ws.on('pong', this.handlePong);
+    if (heartbeatOptions.interval > 0) {
+      this.heartbeat = setInterval(this.ping, heartbeatOptions.interval);
+      this.heartbeat.unref();
+    }
+  }
+
+  get bufferedAmount(): number {
+    return this.ws.bufferedAmount;
+  }
+
+  get open(): boolean {
+    return !this.closed && this.ws.readyState === WebSocket.OPEN;
+  }
+
+  send(frame: Buffer): void {
+    if (!this.open) {
+      this.pool.release(frame);
+      return;
+    }
+    const socket = this.socket;
+    if (!this.corked && socket !== null) {
+      this.corked = true;
+      socket.cork();
+      process.nextTick(this.uncork);
+    }
+    this.ws.send(frame, SEND_OPTIONS, this.pool.releaserOf(frame));
+  }
+
+  close(code: number = CloseCode.INTENTIONAL, reason = ''): void {
+    if (this.closed) return;
+    this.localCloseCode = code;
+    this.localCloseReason = reason;
+    this.stopHeartbeat();
+    // A close reason is limited to 123 bytes by RFC 6455.
+    const shortReason = Buffer.byteLength(reason) > 123 ? Buffer.from(reason).subarray(0, 120).toString() : reason;
+    try {
+      this.ws.close(code, shortReason);
+    } catch {
+      this.ws.terminate();
+    }
+  }
+
+  terminate(code = 1006, reason = ''): void {
+    if (this.localCloseCode === 0) {
+      this.localCloseCode = code;
+      this.localCloseReason = reason;
+    }
+    this.stopHeartbeat();
+    this.ws.terminate();
+  }
+
+  private readonly uncork = (): void => {
+    this.corked = false;
+    this.socket?.uncork();
+  };
+
+  private readonly handleMessage = (data: Buffer, isBinary: boolean): void => {
+    if (!isBinary) {
+      this.close(CloseCode.PROTOCOL_ERROR, 'Text messages are not part of the protocol');
+      return;
+    }
+    this.onFrame(data);
+  };
+
+  private readonly handleClose = (code: number, reason: Buffer): void => {
+    if (this.closed) return;
+    this.closed = true;
+    this.stopHeartbeat();
+    if (this.localCloseCode !== 0) this.onClose(this.localCloseCode, this.localCloseReason);
+    else this.onClose(code, reason.toString());
+  };
+
+  private readonly ping = (): void => {
+    if (this.pongTimer !== null || !this.open) return;
+    this.pongTimer = setTimeout(this.pongMissed, this.heartbeatOptions.timeout);
+    this.pongTimer.unref();
+    this.ws.ping();
+  };
+
+  private readonly handlePong = (): void => {
+    if (this.pongTimer !== null) {
+      clearTimeout(this.pongTimer);
+      this.pongTimer = null;
+    }
+  };
+
+  private readonly pongMissed = (): void => {
+    this.pongTimer = null;
+    this.terminate(CloseCode.HEARTBEAT_TIMEOUT, 'Heartbeat timeout');
+  };
+
+  private stopHeartbeat(): void {
+    if (this.heartbeat !== null) clearInterval(this.heartbeat);
+    if (this.pongTimer !== null) clearTimeout(this.pongTimer);
+    this.heartbeat = null;
+    this.pongTimer = null;
+  }
+}
