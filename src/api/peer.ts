@@ -1,10 +1,11 @@
 import { EventEmitter } from 'node:events';
-import http from 'node:http';
-import https from 'node:https';
+import type http from 'node:http';
+import type https from 'node:https';
 import type { Duplex } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
-import WebSocket, { WebSocketServer } from 'ws';
+import type WebSocket from 'ws';
+import type { WebSocketServer } from 'ws';
 import {
   AlreadyListeningError,
   AuthError,
@@ -22,7 +23,8 @@ import type { Frame, PeerInfo } from '../protocol/decoder';
 import { FrameEncoder } from '../protocol/encoder';
 import { Handshake, type HandshakeAction } from '../protocol/handshake';
 import type { Connection, HeartbeatOptions } from '../transport/connection';
-import { WsConnection } from '../transport/ws-connection';
+import type { Transport } from '../transport/transport';
+import { WsTransport } from '../transport/ws-transport';
 import { Acquaintance } from '../engine/acquaintance';
 import { Dialer } from '../engine/dialer';
 import { Dispatcher, type Routes } from '../engine/dispatcher';
@@ -103,9 +105,11 @@ export class Peer extends EventEmitter implements PeerEngine, Routes {
   private readonly connDialers = new Map<Connection, Dialer>();
   /** Connections still in their handshake, so `close()` reaches them too. */
   private readonly handshaking = new Set<Connection>();
-  private server: http.Server | https.Server | undefined;
-  private ownServer = false;
-  private wss: WebSocketServer | undefined;
+  /** Sockets on the main thread; also serves `handleUpgrade` for users' own servers. */
+  private readonly wsTransport: WsTransport;
+  /** Where dialed and listened connections live (the main thread unless I/O threads are on). */
+  private readonly transport: Transport;
+  private listening = false;
   private rolesCounter = 0;
   private rolesRoundScheduled = false;
   private closing = false;
@@ -129,6 +133,8 @@ export class Peer extends EventEmitter implements PeerEngine, Routes {
     this.handshakeTimeout = options.handshakeTimeout ?? Timing.HANDSHAKE_TIMEOUT;
     this.hmac = options.hmac ?? hmacInline;
     this.encoder = new FrameEncoder(options.pool ?? defaultPool);
+    this.wsTransport = new WsTransport(this.encoder.pool, this.heartbeat);
+    this.transport = this.wsTransport;
     this.dispatcher = new Dispatcher(this);
     const peer = this;
     this.acquaintance = new Acquaintance({
@@ -230,61 +236,31 @@ export class Peer extends EventEmitter implements PeerEngine, Routes {
 
   /** Serves WebSocket upgrades. Resolves with this peer once listening. */
   listen(options: number | ListenOptions, cb?: Callback<Peer>): Promise<Peer> {
-    if (this.server !== undefined) throw new AlreadyListeningError();
+    if (this.listening) throw new AlreadyListeningError();
     if (this.closing) throw new PeerClosedError();
     const opts: ListenOptions = typeof options === 'number' ? { port: options } : options;
     if (typeof opts !== 'object' || opts === null) throw new InvalidArgumentError('options', 'a port number or an object', options);
     if (opts.port !== undefined && (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535)) {
       throw new InvalidArgumentError('port', 'an integer from 0 to 65535', opts.port);
     }
-    const server = opts.server ?? (opts.ssl ? https.createServer(opts.ssl) : http.createServer());
-    this.server = server;
-    this.ownServer = opts.server === undefined;
-    this.prepareWSServer();
-    const path = opts.path;
-    server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
-      if (path !== undefined && (req.url ?? '/').split('?')[0] !== path) {
-        socket.destroy();
-        return;
-      }
-      this.handleUpgrade(req, socket, head);
-    });
-    if (this.ownServer) {
-      server.on('request', (_req, res: http.ServerResponse) => {
-        res.writeHead(426, { 'content-type': 'text/plain' }).end('roletalk: WebSocket upgrade required\n');
-      });
-    }
-    const promise = new Promise<Peer>((resolve, reject) => {
-      const bound = (): void => {
-        const address = server.address();
-        this.port = typeof address === 'object' && address !== null ? address.port : undefined;
-        resolve(this);
-      };
-      if (!this.ownServer) {
-        if (server.listening) bound();
-        else server.once('listening', bound);
-        return;
-      }
-      const onError = (err: Error): void => {
-        this.server = undefined;
-        reject(err);
-      };
-      server.once('error', onError);
-      server.listen(opts.port ?? 0, opts.host, () => {
-        server.off('error', onError);
-        bound();
-      });
-    });
+    this.listening = true;
+    const promise = this.transport.listen(opts, this.inbound).then(
+      (port) => {
+        this.port = port;
+        return this as Peer;
+      },
+      (err: Error) => {
+        this.listening = false;
+        throw err;
+      },
+    );
     settle(promise, cb);
     return promise;
   }
 
   /** The WebSocket server that accepts connections; for serving on an existing HTTP server. */
   prepareWSServer(): WebSocketServer {
-    if (this.wss === undefined) {
-      this.wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, clientTracking: false });
-    }
-    return this.wss;
+    return this.wsTransport.wsServer();
   }
 
   /** Accepts an HTTP upgrade from a server of the user's own. */
@@ -293,10 +269,12 @@ export class Peer extends EventEmitter implements PeerEngine, Routes {
       socket.destroy();
       return;
     }
-    this.prepareWSServer().handleUpgrade(req, socket, head, (ws) => {
-      this.accept(ws, false).catch(() => {});
-    });
+    this.wsTransport.handleUpgrade(req, socket, head, this.inbound);
   }
+
+  private readonly inbound = (conn: Connection): void => {
+    this.runHandshake(conn, undefined).catch(() => {});
+  };
 
   // ---- dialing ------------------------------------------------------------------------
 
@@ -328,31 +306,15 @@ export class Peer extends EventEmitter implements PeerEngine, Routes {
     },
   };
 
-  private open(address: string, wsOptions: WebSocket.ClientOptions, dialer: Dialer): Promise<{ unit: Unit; ws: WebSocket }> {
-    return new Promise((resolve, reject) => {
-      if (this.closing || dialer.stopped) {
-        reject(new PeerClosedError());
-        return;
-      }
-      const ws = new WebSocket(address, { perMessageDeflate: false, ...wsOptions });
-      const onError = (err: Error): void => reject(err);
-      ws.once('error', onError);
-      ws.once('open', () => {
-        ws.off('error', onError);
-        this.accept(ws, true, dialer, address).then((unit) => resolve({ unit, ws }), reject);
-      });
-      ws.once('close', (code: number) => reject(new ConnectionClosedError(code, 'closed before the handshake')));
-    });
+  private async open(address: string, wsOptions: WebSocket.ClientOptions, dialer: Dialer): Promise<{ unit: Unit; ws: WebSocket }> {
+    if (this.closing || dialer.stopped) throw new PeerClosedError();
+    const conn = await this.transport.dial(address, wsOptions);
+    this.connDialers.set(conn, dialer);
+    const unit = await this.runHandshake(conn, address);
+    return { unit, ws: (conn as { ws?: WebSocket }).ws as WebSocket };
   }
 
   // ---- connections and the handshake ---------------------------------------------------
-
-  /** Runs the handshake on a new WebSocket; resolves with the unit it joined. */
-  private accept(ws: WebSocket, outbound: boolean, dialer?: Dialer, address?: string): Promise<Unit> {
-    const conn = new WsConnection(ws, outbound, this.encoder.pool, this.heartbeat);
-    if (dialer !== undefined) this.connDialers.set(conn, dialer);
-    return this.runHandshake(conn, address);
-  }
 
   private runHandshake(conn: Connection, address: string | undefined): Promise<Unit> {
     return new Promise<Unit>((resolve, reject) => {
@@ -532,7 +494,7 @@ export class Peer extends EventEmitter implements PeerEngine, Routes {
   }
 
   private async shutdown(): Promise<void> {
-    if (this.closing && this.server === undefined && this.unitMap.size === 0) return;
+    if (this.closing && !this.listening && this.unitMap.size === 0) return;
     this.closing = true;
     for (const dialer of [...this.dialers]) dialer.stop();
     const waits: Promise<void>[] = [];
@@ -548,18 +510,13 @@ export class Peer extends EventEmitter implements PeerEngine, Routes {
       for (const conn of this.handshaking) conn.terminate();
     }, 1000);
     grace.unref();
-    if (this.server !== undefined) {
-      const server = this.server;
-      this.server = undefined;
-      if (this.ownServer) {
-        waits.push(new Promise<void>((resolve) => server.close(() => resolve())));
-        server.closeAllConnections?.();
-      }
+    if (this.listening) {
+      this.listening = false;
+      waits.push(this.transport.closeListener());
     }
     await Promise.all(waits);
     clearTimeout(grace);
-    this.wss?.close();
-    this.wss = undefined;
+    await this.transport.shutdown();
     this.emit('close');
   }
 }

@@ -26,9 +26,12 @@ export interface Connection {
   /** Drops the connection at once, without a close handshake. */
   terminate(): void;
 
-  /** Set by the engine: called for every binary message, in arrival order. */
+  /**
+   * Set by the engine: called for every binary message, in arrival order. Frames that arrive
+   * before it is set are kept and delivered when it is.
+   */
   onFrame: (frame: Buffer) => void;
-  /** Set by the engine: called once when the connection is gone. */
+  /** Set by the engine: called once when the connection is gone (at once if it already is). */
   onClose: (code: number, reason: string) => void;
 }
 

@@ -20,8 +20,11 @@ const SEND_OPTIONS = { binary: true, compress: false } as const;
 export class WsConnection implements Connection {
   readonly id = nextConnectionId++;
   readonly remoteAddress: string;
-  onFrame: (frame: Buffer) => void = () => {};
-  onClose: (code: number, reason: string) => void = () => {};
+  /** Frames that arrived before the engine set `onFrame` (between 'open' and the handshake). */
+  private early: Buffer[] | null = [];
+  private frameHandler: (frame: Buffer) => void = (frame) => this.early?.push(frame);
+  private closeHandler: ((code: number, reason: string) => void) | null = null;
+  private closedWith: [number, string] | null = null;
 
   private readonly socket: Socket | null;
   private corked = false;
@@ -51,6 +54,26 @@ export class WsConnection implements Connection {
       this.heartbeat = setInterval(this.ping, heartbeatOptions.interval);
       this.heartbeat.unref();
     }
+  }
+
+  get onFrame(): (frame: Buffer) => void {
+    return this.frameHandler;
+  }
+
+  set onFrame(handler: (frame: Buffer) => void) {
+    this.frameHandler = handler;
+    const early = this.early;
+    this.early = null;
+    if (early !== null) for (const frame of early) handler(frame);
+  }
+
+  get onClose(): (code: number, reason: string) => void {
+    return this.closeHandler ?? (() => {});
+  }
+
+  set onClose(handler: (code: number, reason: string) => void) {
+    this.closeHandler = handler;
+    if (this.closedWith !== null) handler(...this.closedWith);
   }
 
   get bufferedAmount(): number {
@@ -108,15 +131,15 @@ export class WsConnection implements Connection {
       this.close(CloseCode.PROTOCOL_ERROR, 'Text messages are not part of the protocol');
       return;
     }
-    this.onFrame(data);
+    this.frameHandler(data);
   };
 
   private readonly handleClose = (code: number, reason: Buffer): void => {
     if (this.closed) return;
     this.closed = true;
     this.stopHeartbeat();
-    if (this.localCloseCode !== 0) this.onClose(this.localCloseCode, this.localCloseReason);
-    else this.onClose(code, reason.toString());
+    this.closedWith = this.localCloseCode !== 0 ? [this.localCloseCode, this.localCloseReason] : [code, reason.toString()];
+    this.closeHandler?.(...this.closedWith);
   };
 
   private readonly ping = (): void => {

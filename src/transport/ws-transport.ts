@@ -1,0 +1,112 @@
+import http from 'node:http';
+import https from 'node:https';
+import type { Duplex } from 'node:stream';
+import WebSocket, { WebSocketServer } from 'ws';
+import { ConnectionClosedError } from '../errors';
+import type { BufferPool } from '../protocol/buffer-pool';
+import type { Connection, HeartbeatOptions } from './connection';
+import type { ListenSpec, Transport } from './transport';
+import { WsConnection } from './ws-connection';
+
+/** The main-thread transport: `ws` sockets owned by this thread. */
+export class WsTransport implements Transport {
+  private server: http.Server | https.Server | undefined;
+  private ownServer = false;
+  private wss: WebSocketServer | undefined;
+  private onConnection: ((conn: Connection) => void) | undefined;
+
+  constructor(
+    private readonly pool: BufferPool,
+    private readonly heartbeat: HeartbeatOptions,
+  ) {}
+
+  dial(address: string, wsOptions: WebSocket.ClientOptions): Promise<Connection> {
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(address, { perMessageDeflate: false, ...wsOptions });
+      const onError = (err: Error): void => reject(err);
+      const onClose = (code: number): void => reject(new ConnectionClosedError(code, 'closed before it opened'));
+      ws.once('error', onError);
+      ws.once('close', onClose);
+      ws.once('open', () => {
+        ws.off('error', onError);
+        ws.off('close', onClose);
+        resolve(new WsConnection(ws, true, this.pool, this.heartbeat));
+      });
+    });
+  }
+
+  /** The WebSocket server that accepts connections (no HTTP server of its own). */
+  wsServer(): WebSocketServer {
+    if (this.wss === undefined) {
+      this.wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, clientTracking: false });
+    }
+    return this.wss;
+  }
+
+  /** Accepts an upgrade, from our server or from a server of the user's. */
+  handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, onConnection: (conn: Connection) => void): void {
+    this.wsServer().handleUpgrade(req, socket, head, (ws) => {
+      onConnection(new WsConnection(ws, false, this.pool, this.heartbeat));
+    });
+  }
+
+  listen(spec: ListenSpec, onConnection: (conn: Connection) => void): Promise<number | undefined> {
+    const server = spec.server ?? (spec.ssl ? https.createServer(spec.ssl) : http.createServer());
+    this.server = server;
+    this.ownServer = spec.server === undefined;
+    this.onConnection = onConnection;
+    const path = spec.path;
+    server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+      if (path !== undefined && (req.url ?? '/').split('?')[0] !== path) {
+        socket.destroy();
+        return;
+      }
+      if (this.onConnection === undefined) {
+        socket.destroy();
+        return;
+      }
+      this.handleUpgrade(req, socket, head, this.onConnection);
+    });
+    if (this.ownServer) {
+      server.on('request', (_req, res: http.ServerResponse) => {
+        res.writeHead(426, { 'content-type': 'text/plain' }).end('roletalk: WebSocket upgrade required\n');
+      });
+    }
+    return new Promise((resolve, reject) => {
+      const bound = (): void => {
+        const address = server.address();
+        resolve(typeof address === 'object' && address !== null ? address.port : undefined);
+      };
+      if (!this.ownServer) {
+        if (server.listening) bound();
+        else server.once('listening', bound);
+        return;
+      }
+      const onError = (err: Error): void => {
+        this.server = undefined;
+        reject(err);
+      };
+      server.once('error', onError);
+      server.listen(spec.port ?? 0, spec.host, () => {
+        server.off('error', onError);
+        bound();
+      });
+    });
+  }
+
+  closeListener(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    this.onConnection = undefined;
+    if (server === undefined || !this.ownServer) return Promise.resolve();
+    // Upgraded sockets count as the server's connections: close() waits for them, and the
+    // peer closes them itself, so this resolves once the units are gone.
+    return new Promise((resolve) => server.close(() => resolve()));
+  }
+
+  async shutdown(): Promise<void> {
+    await this.closeListener();
+    this.wss?.close();
+    this.wss = undefined;
+  }
+}
