@@ -145,7 +145,7 @@ export class Peer extends EventEmitter implements PeerEngine, Routes {
       encoder: this.encoder,
       units: () => this.unitMap.values(),
       isConnectedOrDialing: (id, address) =>
-        this.unitMap.has(id) || [...this.dialers].some((d) => d.address === address),
+        id === this.id || this.unitMap.has(id) || [...this.dialers].some((d) => d.address === address),
       wantsAnyRole: (roles) => roles.some((r) => this.destinationMap.has(r)),
       dial: (address) => {
         this.connect(address).catch(() => {});
@@ -343,6 +343,13 @@ export class Peer extends EventEmitter implements PeerEngine, Routes {
             case 'success':
               clearTimeout(timer);
               this.handshaking.delete(conn);
+              if (action.remote.id === this.id) {
+                // Dialed itself (an address of its own, or an acquaintance loop).
+                failed = new AuthError('The remote peer is this peer');
+                conn.close(CloseCode.HANDSHAKE_FAILED, failed.message);
+                reject(failed);
+                return;
+              }
               unit = this.attach(conn, action.remote, address);
               resolve(unit);
               break;
