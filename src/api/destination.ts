@@ -1,5 +1,9 @@
 import { EventEmitter } from 'node:events';
+import type { ReadableOptions, WritableOptions } from 'node:stream';
 import { InvalidArgumentError, NoUnitError } from '../errors';
+import { FrameType } from '../protocol/constants';
+import { StreamReader } from '../streams/reader';
+import { StreamWriter } from '../streams/writer';
 import type { Context } from './context';
 import type { Peer } from './peer';
 import type { Unit } from './unit';
@@ -109,6 +113,33 @@ export class Destination extends EventEmitter {
         ),
       ),
     );
+  }
+
+  /**
+   * Asks a unit to write to us: returns a Readable of what it writes. It emits 'ready' with the
+   * response's Context once the remote accepts, and fails with a StreamError if it refuses.
+   * Flow control follows our consumer: a paused Readable stops the remote writer.
+   */
+  Readable(event: EventOptions, data?: unknown, options?: ReadableOptions): StreamReader {
+    const { name, unit: chosen, timeout } = parseEvent(event);
+    const unit = chosen ?? this.next();
+    if (unit === undefined) throw new NoUnitError(this.name);
+    const reader = new StreamReader(options);
+    unit.openStream(FrameType.REQUEST_READABLE, this.name, name, data, reader, timeout ?? this.peer.requestTimeout);
+    return reader;
+  }
+
+  /**
+   * Asks a unit to read from us: returns a Writable whose data goes to it. Writes made before
+   * the remote accepts are held; 'ready' is emitted with the response's Context.
+   */
+  Writable(event: EventOptions, data?: unknown, options?: WritableOptions): StreamWriter {
+    const { name, unit: chosen, timeout } = parseEvent(event);
+    const unit = chosen ?? this.next();
+    if (unit === undefined) throw new NoUnitError(this.name);
+    const writer = new StreamWriter(options);
+    unit.openStream(FrameType.REQUEST_WRITABLE, this.name, name, data, writer, timeout ?? this.peer.requestTimeout);
+    return writer;
   }
 
   /** @internal round-robin over the units */

@@ -19,7 +19,7 @@ import {
 import { Keyring, equalHex, hmacInline, newChallenge, type HmacFn } from '../auth/keyring';
 import { BufferPool, defaultPool } from '../protocol/buffer-pool';
 import { FrameType, PROTOCOL_VERSION, Timing } from '../protocol/constants';
-import type { Frame, PeerInfo } from '../protocol/decoder';
+import type { PeerInfo } from '../protocol/decoder';
 import { FrameEncoder } from '../protocol/encoder';
 import { Handshake, type HandshakeAction } from '../protocol/handshake';
 import type { Connection, HeartbeatOptions } from '../transport/connection';
@@ -458,15 +458,6 @@ export class Peer extends EventEmitter implements PeerEngine, Routes {
   /** @internal */
   unitRolesChanged(unit: Unit): void {
     for (const dest of this.destinationMap.values()) dest._update(unit, unit.roles.has(dest.name));
-  }
-
-  /** @internal Streams are wired in by the streams module. */
-  streamFrame(unit: Unit, frame: Frame, conn: Connection): void {
-    void conn;
-    if (frame.type === FrameType.REQUEST_READABLE || frame.type === FrameType.REQUEST_WRITABLE) {
-      const reason = JSON.stringify({ data: 'Streams are not supported by this peer yet' });
-      unit.sendFrame(this.encoder.streamReply(FrameType.STREAM_REJECT, frame.corr, 0, reason));
-    }
   }
 
   /** @internal A message handler failed; reported as 'error' when someone listens. */

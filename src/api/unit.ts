@@ -5,7 +5,11 @@ import type { PeerInfo } from '../protocol/decoder';
 import { decodeFrame } from '../protocol/decoder';
 import { FrameType } from '../protocol/constants';
 import { rejectText } from '../protocol/payload';
-import { CloseCode, ProtocolError, RejectedError, RequestTimeoutError, RoletalkError, UnitClosedError } from '../errors';
+import { CloseCode, ProtocolError, RejectedError, RequestTimeoutError, RoletalkError, StreamError, UnitClosedError } from '../errors';
+import { StreamRegistry, type StreamEndpoint } from '../engine/stream-registry';
+import { readerLink, streamRejectReason, writerLink } from '../engine/stream-links';
+import type { StreamReader } from '../streams/reader';
+import type { StreamWriter } from '../streams/writer';
 import type { PendingRequest } from '../engine/pending';
 import type { PeerEngine } from '../engine/peer-engine';
 import { Context } from './context';
@@ -39,6 +43,7 @@ export class Unit extends EventEmitter {
   /** @internal last applied ROLES counter */ rolesIndex = -1;
   /** @internal the address this side dialed to reach it, for acquaintance */ address: string | undefined;
   /** @internal */ readonly pending = new Map<number, PendingRequest>();
+  /** @internal open streams and stream requests */ readonly streams = new StreamRegistry();
   /** @internal */ closed = false;
 
   private nextCorr = 0;
@@ -100,6 +105,73 @@ export class Unit extends EventEmitter {
       this.pending.set(corr, pending);
       conn.send(frame);
     });
+  }
+
+  /**
+   * @internal Opens a stream: REQUEST_READABLE with a reader (we read what the remote writes)
+   * or REQUEST_WRITABLE with a writer. The stream emits 'ready' with the response's Context,
+   * or is destroyed with a StreamError when refused, timed out or lost.
+   */
+  openStream(
+    type: typeof FrameType.REQUEST_READABLE | typeof FrameType.REQUEST_WRITABLE,
+    role: string,
+    event: string,
+    data: unknown,
+    stream: StreamReader | StreamWriter,
+    timeout: number,
+  ): void {
+    const conn = this.pick();
+    if (conn === undefined) {
+      process.nextTick(() => stream.destroy(new UnitClosedError(this.id)));
+      return;
+    }
+    const localId = this.streams.add(stream as StreamEndpoint);
+    const corr = this.takeCorrelation();
+    const timer =
+      timeout > 0 && Number.isFinite(timeout)
+        ? setTimeout(() => {
+            if (this.streams.takeReply(corr) === undefined) return;
+            this.streams.remove(localId);
+            stream.destroy(new RequestTimeoutError(timeout));
+          }, timeout)
+        : null;
+    const sentAt = performance.now();
+    this.streams.awaitReply(corr, {
+      timer,
+      resolve: (remoteId, payload, replyConn) => {
+        if (stream.destroyed) {
+          // Given up on before the answer came: tell the remote end to stop.
+          this.streams.remove(localId);
+          replyConn.send(this.engine.encoder.streamError(remoteId, 'The stream was closed before it started'));
+          return;
+        }
+        this.streams.bind(localId, replyConn);
+        const ctx = new Context(this, role, event, payload);
+        ctx.rtt = performance.now() - sentAt;
+        if (type === FrameType.REQUEST_READABLE) {
+          ctx.readable = stream as StreamReader;
+          (stream as StreamReader).attach(readerLink(this, replyConn, localId, remoteId));
+        } else {
+          ctx.writable = stream as StreamWriter;
+          (stream as StreamWriter).attach(writerLink(this, replyConn, localId, remoteId));
+        }
+        stream.emit('ready', ctx);
+      },
+      reject: (reason) => {
+        this.streams.remove(localId);
+        stream.destroy(new StreamError(reason));
+      },
+    });
+    conn.send(this.engine.encoder.streamRequest(type, role, event, corr, localId, data));
+  }
+
+  /** @internal STREAM_RESOLVE or STREAM_REJECT for one of our stream requests. */
+  settleStream(type: number, corr: number, chan: number, payload: Buffer, conn: Connection): void {
+    const pending = this.streams.takeReply(corr);
+    if (pending === undefined) return;
+    if (type === FrameType.STREAM_RESOLVE && chan > 0) pending.resolve(chan, payload, conn);
+    else if (type === FrameType.STREAM_RESOLVE) pending.reject('The remote resolved the stream with an invalid id');
+    else pending.reject(streamRejectReason(rejectText(payload)));
   }
 
   /** @internal the next correlation id (§4: a counter from 0, shared by stream requests). */
@@ -174,8 +246,17 @@ export class Unit extends EventEmitter {
       case FrameType.ACQUAINT:
         this.engine.acquaintance.receive(frame);
         return;
-      default:
-        this.engine.streamFrame(this, frame, conn);
+      case FrameType.STREAM_DATA:
+        this.streams.route(frame, conn);
+        return;
+      case FrameType.STREAM_RESOLVE:
+      case FrameType.STREAM_REJECT:
+        this.settleStream(frame.type, frame.corr, frame.chan, frame.payload, conn);
+        return;
+      case FrameType.REQUEST_READABLE:
+      case FrameType.REQUEST_WRITABLE:
+        this.engine.dispatcher.streamRequest(this, frame, conn);
+        return;
     }
   }
 
@@ -203,12 +284,14 @@ export class Unit extends EventEmitter {
   removeConnection(conn: Connection): boolean {
     const i = this.conns.indexOf(conn);
     if (i !== -1) this.conns.splice(i, 1);
+    this.streams.connectionClosed(conn);
     return this.conns.length === 0;
   }
 
   /** @internal The last connection is gone: fail what waits on this unit. */
   failPending(): void {
     this.closed = true;
+    this.streams.unitClosed();
     if (this.pending.size === 0) return;
     const error = new UnitClosedError(this.id);
     const pending = [...this.pending.values()];

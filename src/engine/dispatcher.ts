@@ -1,8 +1,12 @@
 import { Context } from '../api/context';
 import type { Role, HandlerSet } from '../api/role';
 import type { Unit } from '../api/unit';
-import { RejectText } from '../protocol/constants';
-import type { MessageFrame, RequestFrame } from '../protocol/decoder';
+import { FrameType, RejectText } from '../protocol/constants';
+import type { MessageFrame, RequestFrame, StreamRequestFrame } from '../protocol/decoder';
+import type { Connection } from '../transport/connection';
+import { StreamReader } from '../streams/reader';
+import { StreamWriter } from '../streams/writer';
+import { readerLink, writerLink } from './stream-links';
 import { runChain, type Handler } from './middleware';
 
 /** The peer-wide middleware and roles that incoming frames are routed to. */
@@ -63,6 +67,50 @@ export class Dispatcher {
         reply = encoder.reject(corr, errorText(err));
       }
       unit.sendFrame(reply);
+    });
+  }
+
+  /**
+   * A stream request (§6). REQUEST_WRITABLE: the remote wants to write, our onReadable handler
+   * gets `ctx.readable`. REQUEST_READABLE: the remote wants to read, our onWritable handler gets
+   * `ctx.writable`. Accepting answers STREAM_RESOLVE with our end's id on the connection the
+   * request came on, which then carries the stream; refusing answers STREAM_REJECT.
+   */
+  streamRequest(unit: Unit, frame: StreamRequestFrame, conn: Connection): void {
+    const encoder = unit.engine.encoder;
+    const corr = frame.corr;
+    const reject = (reason: string): void =>
+      conn.send(encoder.streamReply(FrameType.STREAM_REJECT, corr, 0, JSON.stringify({ data: reason })));
+    const kind: Kind = frame.type === FrameType.REQUEST_WRITABLE ? 'readable' : 'writable';
+    const refusal = this.refusal(kind, frame.role, frame.event);
+    if (typeof refusal === 'string') return reject(refusal);
+    if (frame.chan <= 0) return reject('Invalid stream id');
+    const remoteId = frame.chan;
+    const ctx = new Context(unit, frame.role, frame.event, frame.payload);
+    const stream = kind === 'readable' ? new StreamReader() : new StreamWriter();
+    if (stream instanceof StreamReader) ctx.readable = stream;
+    else ctx.writable = stream;
+    const localId = unit.streams.add(stream);
+    runChain(ctx, this.layers(kind, refusal.role), refusal.handler, (c) => {
+      if (c.error !== undefined || !conn.open) {
+        unit.streams.remove(localId);
+        // Nobody may be listening for 'error' on a stream that never started: end it quietly.
+        stream.destroy();
+        if (conn.open) reject(errorText(c.error));
+        return;
+      }
+      let resolve: Buffer;
+      try {
+        resolve = encoder.streamReply(FrameType.STREAM_RESOLVE, corr, localId, c.response);
+      } catch (err) {
+        unit.streams.remove(localId);
+        stream.destroy();
+        return reject(errorText(err));
+      }
+      conn.send(resolve);
+      unit.streams.bind(localId, conn);
+      if (stream instanceof StreamReader) stream.attach(readerLink(unit, conn, localId, remoteId));
+      else stream.attach(writerLink(unit, conn, localId, remoteId));
     });
   }
 

@@ -1,5 +1,5 @@
 import type { Unit } from '../api/unit';
-import type { Frame, AcquaintFrame } from '../protocol/decoder';
+import type { AcquaintFrame } from '../protocol/decoder';
 import type { FrameEncoder } from '../protocol/encoder';
 import type { Connection } from '../transport/connection';
 import type { RoletalkError } from '../errors';
@@ -14,5 +14,4 @@ export interface PeerEngine {
   closeUnit(unit: Unit): void;
   protocolError(unit: Unit, conn: Connection, error: RoletalkError): void;
   unitRolesChanged(unit: Unit): void;
-  streamFrame(unit: Unit, frame: Frame, conn: Connection): void;
 }

@@ -135,6 +135,19 @@ export class FrameEncoder {
     return this.pool.commit(o);
   }
 
+  /** STREAM_DATA CHUNK from several buffers (`length` bytes in all): merged small writes. */
+  streamChunks(id: number, chunks: readonly Uint8Array[], length: number): Buffer {
+    const idLen = varnumLength(id);
+    const buf = this.pool.reserve(3 + idLen + length);
+    let o = this.streamHeader(buf, this.pool.offset, id, idLen, StreamFlag.CHUNK);
+    // The copy the WebSocket API forces: one message, one buffer.
+    for (const chunk of chunks) {
+      buf.set(chunk, o);
+      o += chunk.byteLength;
+    }
+    return this.pool.commit(o);
+  }
+
   /** STREAM_DATA FINISH: `u8 idLen, id, 1`. */
   streamFinish(id: number): Buffer {
     const idLen = varnumLength(id);

@@ -1,0 +1,42 @@
+import type { Unit } from '../api/unit';
+import type { Connection } from '../transport/connection';
+import type { ReaderLink } from '../streams/reader';
+import type { WriterLink } from '../streams/writer';
+
+/**
+ * The frames a stream end sends, bound to the connection that carries the stream
+ * (PROTOCOL.md §6: after the stream response, STREAM_DATA stays on that connection) and
+ * addressed to the remote end's id.
+ */
+export function readerLink(unit: Unit, conn: Connection, localId: number, remoteId: number): ReaderLink {
+  const encoder = unit.engine.encoder;
+  return {
+    sendQuota: (allowance) => conn.send(encoder.streamQuota(remoteId, allowance)),
+    sendError: (reason) => conn.send(encoder.streamError(remoteId, reason)),
+    release: () => unit.streams.remove(localId),
+  };
+}
+
+export function writerLink(unit: Unit, conn: Connection, localId: number, remoteId: number): WriterLink {
+  const encoder = unit.engine.encoder;
+  return {
+    sendChunk: (chunks, length) => conn.send(encoder.streamChunks(remoteId, chunks, length)),
+    sendFinish: () => conn.send(encoder.streamFinish(remoteId)),
+    sendError: (reason) => conn.send(encoder.streamError(remoteId, reason)),
+    release: () => unit.streams.remove(localId),
+  };
+}
+
+/** The reason in a STREAM_REJECT: the original sends `{"data": "<reason>"}` as a string. */
+export function streamRejectReason(text: string): string {
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (typeof parsed === 'object' && parsed !== null && 'data' in parsed) {
+      const data = (parsed as { data: unknown }).data;
+      return typeof data === 'string' ? data : JSON.stringify(data);
+    }
+  } catch {
+    // Not the original's JSON form: the text is the reason.
+  }
+  return text;
+}

@@ -1,0 +1,100 @@
+import type { Connection } from '../transport/connection';
+import type { StreamDataFrame } from '../protocol/decoder';
+
+/** What the engine needs from the local end of a stream (src/streams implements it). */
+export interface StreamEndpoint {
+  /** A STREAM_DATA frame addressed to this end (PROTOCOL.md §6). */
+  receive(flag: number, body: Buffer): void;
+  /** The connection that carries the stream, or the whole unit, is gone. */
+  abort(reason: string): void;
+}
+
+/** An outgoing stream request waiting for STREAM_RESOLVE or STREAM_REJECT. */
+export interface PendingStream {
+  resolve(chan: number, payload: Buffer, conn: Connection): void;
+  reject(reason: string): void;
+  timer: NodeJS.Timeout | null;
+}
+
+interface Entry {
+  endpoint: StreamEndpoint;
+  /** The connection that carries the stream once it is resolved; null before. */
+  conn: Connection | null;
+}
+
+const MAX_ID = 0xffff;
+
+/**
+ * The streams of one unit: local endpoint ids (non-zero 16-bit values, unique among the unit's
+ * open streams, as the original picks them) and outgoing stream requests by correlation id.
+ */
+export class StreamRegistry {
+  private readonly entries = new Map<number, Entry>();
+  private readonly requests = new Map<number, PendingStream>();
+
+  get openCount(): number {
+    return this.entries.size;
+  }
+
+  /** Registers an endpoint under a fresh id and returns the id. */
+  add(endpoint: StreamEndpoint): number {
+    if (this.entries.size >= MAX_ID) throw new RangeError('Too many open streams on one unit');
+    let id = 1 + Math.floor(Math.random() * MAX_ID);
+    while (this.entries.has(id)) id = id === MAX_ID ? 1 : id + 1;
+    this.entries.set(id, { endpoint, conn: null });
+    return id;
+  }
+
+  /** Binds a stream to the connection that carries its data from now on. */
+  bind(id: number, conn: Connection): void {
+    const entry = this.entries.get(id);
+    if (entry !== undefined) entry.conn = conn;
+  }
+
+  remove(id: number): void {
+    this.entries.delete(id);
+  }
+
+  /** Routes STREAM_DATA; frames for unknown ids, or from another connection, are ignored (§6). */
+  route(frame: StreamDataFrame, conn: Connection): void {
+    const entry = this.entries.get(frame.id);
+    if (entry === undefined || (entry.conn !== null && entry.conn !== conn)) return;
+    entry.endpoint.receive(frame.flag, frame.body);
+  }
+
+  awaitReply(corr: number, pending: PendingStream): void {
+    this.requests.set(corr, pending);
+  }
+
+  /** Takes the pending request for `corr` (STREAM_RESOLVE/REJECT or its timeout). */
+  takeReply(corr: number): PendingStream | undefined {
+    const pending = this.requests.get(corr);
+    if (pending === undefined) return undefined;
+    this.requests.delete(corr);
+    if (pending.timer !== null) clearTimeout(pending.timer);
+    return pending;
+  }
+
+  /** A connection closed: the streams it carried are destroyed on this end. */
+  connectionClosed(conn: Connection): void {
+    for (const [id, entry] of this.entries) {
+      if (entry.conn === conn) {
+        this.entries.delete(id);
+        entry.endpoint.abort('The connection carrying the stream closed');
+      }
+    }
+  }
+
+  /** The unit is gone: every stream and stream request fails. */
+  unitClosed(): void {
+    const entries = [...this.entries.values()];
+    const requests = [...this.requests.values()];
+    this.entries.clear();
+    this.requests.clear();
+    for (const entry of entries) entry.endpoint.abort('The unit closed');
+    for (const pending of requests) {
+      if (pending.timer !== null) clearTimeout(pending.timer);
+      pending.reject('The unit closed before answering the stream request');
+    }
+  }
+}
