@@ -1,0 +1,296 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
+import { Peer, StreamError, FrameEncoder, decodeFrame, type Context } from '../../src';
+import { RawPeer } from '../helpers/raw-peer';
+
+// Streams of PROTOCOL.md §6 between real peers on 127.0.0.1.
+
+const peers: Peer[] = [];
+after(async () => {
+  await Promise.all(peers.map((p) => p.close()));
+});
+
+function pattern(size: number, seed = 1): Buffer {
+  const buf = Buffer.allocUnsafe(size);
+  let x = seed;
+  for (let i = 0; i < size; i++) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    buf[i] = x >>> 24;
+  }
+  return buf;
+}
+const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+
+/** Yields `size` bytes of `pattern` in `chunk`-sized pieces without holding them all. */
+function* pieces(size: number, chunk: number): Generator<Buffer> {
+  const block = pattern(chunk);
+  for (let sent = 0; sent < size; sent += chunk) yield block.subarray(0, Math.min(chunk, size - sent));
+}
+
+async function hashOf(stream: NodeJS.ReadableStream): Promise<{ bytes: number; digest: string }> {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    hash.update(chunk);
+    bytes += chunk.length;
+  }
+  return { bytes, digest: hash.digest('hex') };
+}
+
+function expectedHash(size: number, chunk: number): string {
+  const hash = createHash('sha256');
+  for (const p of pieces(size, chunk)) hash.update(p);
+  return hash.digest('hex');
+}
+
+/** A server with a `files` role and a client connected to it (`connections` of them). */
+async function pair(connections = 1): Promise<{ server: Peer; client: Peer; files: ReturnType<Peer['destination']> }> {
+  const server = new Peer({ name: 'server' });
+  const client = new Peer({ name: 'client' });
+  peers.push(server, client);
+  const role = server.role('files');
+  role.onReadable('upload', (ctx: Context) => {
+    hashOf(ctx.readable!).then((r) => server.emit('uploaded', r, ctx.data), (e) => server.emit('upload_error', e));
+    return { accepted: true };
+  });
+  role.onWritable('download', (ctx: Context) => {
+    const { size, chunk } = ctx.data as { size: number; chunk: number };
+    pipeline(Readable.from(pieces(size, chunk)), ctx.writable!).catch((e) => server.emit('download_error', e));
+    return { size };
+  });
+  await server.listen(0);
+  const files = client.destination('files');
+  for (let i = 0; i < connections; i++) await client.connect(`ws://127.0.0.1:${server.port}`);
+  return { server, client, files };
+}
+
+for (const size of [0, 1, 1 << 20, 64 << 20]) {
+  test(`${size} bytes flow both ways intact`, async () => {
+    const { server, files } = await pair();
+    const chunk = 64 * 1024;
+    const uploaded = new Promise<{ bytes: number; digest: string }>((resolve) => server.once('uploaded', resolve));
+    const writable = files.Writable('upload', { name: 'blob' });
+    const ready = new Promise<Context>((resolve) => writable.once('ready', resolve));
+    await pipeline(Readable.from(pieces(size, chunk)), writable);
+    assert.deepEqual((await ready).data, { accepted: true });
+    const up = await uploaded;
+    assert.equal(up.bytes, size);
+    assert.equal(up.digest, expectedHash(size, chunk));
+
+    const readable = files.Readable('download', { size, chunk });
+    const down = await hashOf(readable);
+    assert.equal(down.bytes, size);
+    assert.equal(down.digest, expectedHash(size, chunk));
+  });
+}
+
+test('100 concurrent streams on one connection each arrive intact', async () => {
+  const { files, client } = await pair();
+  assert.equal(client.units[0]!.connections.length, 1);
+  const results = await Promise.all(
+    Array.from({ length: 100 }, (_, i) => hashOf(files.Readable('download', { size: 10_000 + i * 997, chunk: 4096 }))),
+  );
+  results.forEach((r, i) => {
+    assert.equal(r.bytes, 10_000 + i * 997);
+    assert.equal(r.digest, expectedHash(10_000 + i * 997, 4096));
+  });
+  // Every stream freed its id once done.
+  assert.equal(client.units[0]!.streams.openCount, 0);
+});
+
+test('a paused reader holds the writer back: buffered bytes stay within a few high-water marks', async () => {
+  const { server, files } = await pair();
+  const total = 256 << 20;
+  const written = { bytes: 0 };
+  server.role('files').onWritable('flood', (ctx: Context) => {
+    const source = Readable.from(pieces(total, 64 * 1024));
+    source.on('data', (c: Buffer) => (written.bytes += c.length));
+    pipeline(source, ctx.writable!).catch(() => {});
+    return 'go';
+  });
+  const readable = files.Readable('flood', null);
+  readable.pause();
+  await new Promise((resolve) => readable.once('ready', resolve));
+  const hwm = readable.readableHighWaterMark;
+  let maxBuffered = 0;
+  // While nothing is read, sample what the reader side holds.
+  for (let i = 0; i < 40; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    maxBuffered = Math.max(maxBuffered, readable.readableLength);
+  }
+  assert.ok(maxBuffered <= 3 * hwm, `reader buffered ${maxBuffered} bytes with hwm ${hwm}`);
+  // The writer was stopped too: what it pushed is bounded by its own buffer plus our grant.
+  assert.ok(written.bytes < 16 * 64 * 1024 + 4 * hwm, `writer produced ${written.bytes} bytes while the reader was paused`);
+  const r = await hashOf(readable);
+  assert.equal(r.bytes, total);
+  assert.equal(r.digest, expectedHash(total, 64 * 1024));
+});
+
+test('a stream lives when another redundant connection closes, and dies with its own', async () => {
+  const { server, client, files } = await pair(2);
+  const unit = client.units[0]!;
+  assert.equal(unit.connections.length, 2);
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  server.role('files').onWritable('gated', (ctx: Context) => {
+    (async () => {
+      ctx.writable!.write(pattern(1000));
+      await gate;
+      ctx.writable!.end(pattern(1000, 2));
+    })().catch(() => {});
+    return 'ok';
+  });
+
+  // Find which connection carries the stream: the one the STREAM_RESOLVE arrived on.
+  const first = files.Readable('gated', null);
+  await new Promise((resolve) => first.once('ready', resolve));
+  const carrying = [...unit.conns].find((c) => (unit.streams as unknown as { entries: Map<number, { conn: unknown }> }).entries.values().next().value?.conn === c)!;
+  const other = unit.conns.find((c) => c !== carrying)!;
+  other.close();
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  release();
+  const r = await hashOf(first);
+  assert.equal(r.bytes, 2000);
+
+  // Now a stream whose own connection is dropped: both ends fail.
+  const serverErrors: Error[] = [];
+  server.role('files').onWritable('stuck', (ctx: Context) => {
+    ctx.writable!.on('error', (e) => serverErrors.push(e));
+    ctx.writable!.write(pattern(10));
+    return 'ok';
+  });
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  const second = files.Readable('stuck', null);
+  await new Promise((resolve) => second.once('ready', resolve));
+  const failed = new Promise<Error>((resolve) => second.once('error', resolve));
+  second.resume();
+  for (const c of unit.conns) c.terminate();
+  const err = await failed;
+  assert.ok(err instanceof StreamError);
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  assert.equal(serverErrors.length, 1);
+  assert.ok(serverErrors[0] instanceof StreamError);
+});
+
+test('refusals and errors travel both ways', async () => {
+  const { server, files } = await pair();
+  const role = server.role('files');
+  role.onReadable('refuse', (_ctx, reply) => reply(new Error('not today')));
+  role.onWritable('explode', (ctx: Context) => {
+    ctx.writable!.on('error', () => {});
+    ctx.writable!.write(pattern(100));
+    setTimeout(() => ctx.writable!.destroy(new Error('kaboom')), 20);
+    return 'ok';
+  });
+  const readerErrors: Error[] = [];
+  role.onReadable('listen', (ctx: Context) => {
+    ctx.readable!.on('error', (e) => readerErrors.push(e));
+    ctx.readable!.resume();
+    return 'ok';
+  });
+
+  const refused = files.Writable('refuse', null);
+  const refusal = await new Promise<Error>((resolve) => refused.once('error', resolve));
+  assert.ok(refusal instanceof StreamError);
+  assert.equal(refusal.message, 'not today');
+
+  const unhandled = files.Readable('nothere', null);
+  const e2 = await new Promise<Error>((resolve) => unhandled.once('error', resolve));
+  assert.equal(e2.message, 'The event "nothere" is not handled');
+
+  const exploding = files.Readable('explode', null);
+  exploding.resume();
+  const e3 = await new Promise<Error>((resolve) => exploding.once('error', resolve));
+  assert.match(e3.message, /kaboom/);
+
+  const w = files.Writable('listen', null);
+  await new Promise((resolve) => w.once('ready', resolve));
+  w.write(pattern(10));
+  w.on('error', () => {});
+  w.destroy(new Error('writer gave up'));
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  assert.equal(readerErrors.length, 1);
+  assert.match(readerErrors[0]!.message, /writer gave up/);
+});
+
+test('our reader takes the frames an original writer sends (vector stream_writable)', async () => {
+  const server = new Peer();
+  peers.push(server);
+  let received: Promise<{ bytes: number; digest: string }> | undefined;
+  server.role('svc').onReadable('upload', (ctx: Context) => {
+    received = hashOf(ctx.readable!);
+    return { accepted: true };
+  });
+  await server.listen(0);
+  const raw = await RawPeer.connect(`ws://127.0.0.1:${server.port}`);
+  // The original's request: writer id 0x76f6, event "upload", payload {"name":"blob.bin"}.
+  const encoder = new FrameEncoder();
+  raw.send(Buffer.from(encoder.streamRequest(104, 'svc', 'upload', 0, 0x76f6, { name: 'blob.bin' })));
+  const resolve = decodeFrame(await raw.next((f) => f[0] === 107));
+  assert.equal(resolve.type, 107);
+  const readerId = (resolve as { chan: number }).chan;
+  assert.ok(readerId > 0 && readerId <= 0xffff);
+  // An original writer: 16 KiB of credit without any QUOTA, chunks of 5, 10000 and 7000 bytes.
+  const body = pattern(17005);
+  raw.send(Buffer.from(encoder.streamChunk(readerId, body.subarray(0, 5))));
+  raw.send(Buffer.from(encoder.streamChunk(readerId, body.subarray(5, 10005))));
+  raw.send(Buffer.from(encoder.streamChunk(readerId, body.subarray(10005))));
+  raw.send(Buffer.from(encoder.streamFinish(readerId)));
+  const r = await received!;
+  assert.equal(r.bytes, 17005);
+  assert.equal(r.digest, sha(body));
+  raw.close();
+});
+
+test('our writer follows QUOTA frames sent the way an original reader sends them', async () => {
+  const server = new Peer();
+  peers.push(server);
+  const size = 40000;
+  server.role('svc').onWritable('download', (ctx: Context) => {
+    ctx.writable!.end(pattern(size));
+    return { size };
+  });
+  await server.listen(0);
+  const raw = await RawPeer.connect(`ws://127.0.0.1:${server.port}`);
+  const encoder = new FrameEncoder();
+  const readerId = 0x4902;
+  raw.send(Buffer.from(encoder.streamRequest(103, 'svc', 'download', 0, readerId, null)));
+  const resolve = decodeFrame(await raw.next((f) => f[0] === 107)) as { chan: number };
+  const writerId = resolve.chan;
+  // The original reader: allowance 16384; once half is used it grants hwm - unused.
+  const hwm = 16384;
+  let allowance = hwm;
+  const got: Buffer[] = [];
+  for (;;) {
+    const frame = decodeFrame(await raw.next((f) => f[0] === 106)) as { id: number; flag: number; body: Buffer };
+    assert.equal(frame.id, readerId);
+    if (frame.flag === 1) break;
+    assert.equal(frame.flag, 0);
+    assert.ok(frame.body.length <= allowance, `chunk of ${frame.body.length} exceeds allowance ${allowance}`);
+    allowance -= frame.body.length;
+    got.push(Buffer.from(frame.body));
+    if (allowance <= hwm / 2) {
+      const grant = hwm - allowance;
+      // QUOTA sets the allowance; the original sends hwm - unused.
+      raw.send(Buffer.from(encoder.streamQuota(writerId, grant)));
+      allowance = grant;
+    }
+  }
+  assert.equal(sha(Buffer.concat(got)), sha(pattern(size)));
+  raw.close();
+});
+
+test('stream data for unknown ids is ignored', async () => {
+  const { files } = await pair();
+  const readable = files.Readable('download', { size: 100_000, chunk: 1000 });
+  const unit = files.units[0]!;
+  // Garbage addressed to ids nobody has: the connection and the stream carry on.
+  const encoder = new FrameEncoder();
+  unit.conns[0]!.send(encoder.streamChunk(0xfffe, Buffer.from('nobody')));
+  const r = await hashOf(readable);
+  assert.equal(r.bytes, 100_000);
+  assert.equal(unit.connections.length, 1);
+});
