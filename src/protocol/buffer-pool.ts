@@ -30,9 +30,9 @@ interface Slab {
 }
 
 export interface BufferPoolOptions {
-  /** Bytes per slab. Default 256 KiB. */
+  /** Bytes per slab. Default 1 MiB. */
   slabSize?: number;
-  /** Frames above this size get their own Buffer. Default: a quarter of the slab. */
+  /** Frames above this size get their own Buffer. Default: a quarter of the slab (256 KiB). */
   maxPooledFrame?: number;
   /** Slabs kept for reuse once free. Default 8. */
   maxFreeSlabs?: number;
@@ -55,7 +55,7 @@ export class BufferPool {
   readonly stats = { slabsCreated: 0, slabsReused: 0, dedicated: 0 };
 
   constructor(options: BufferPoolOptions = {}) {
-    this.slabSize = options.slabSize ?? 256 * 1024;
+    this.slabSize = options.slabSize ?? 1024 * 1024;
     this.maxPooledFrame = options.maxPooledFrame ?? this.slabSize >>> 2;
     this.maxFreeSlabs = options.maxFreeSlabs ?? 8;
     this.current = this.createSlab();

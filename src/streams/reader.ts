@@ -14,6 +14,9 @@ export interface ReaderLink {
 /** What an original writer assumes it may send before any QUOTA: Node's default hwm (§6). */
 export const INITIAL_ALLOWANCE = 16384;
 
+/** Our readers' default high-water mark, and so their flow-control window. */
+export const DEFAULT_WINDOW = Number(process.env.ROLETALK_STREAM_WINDOW) || 1024 * 1024;
+
 /**
  * The local end of a stream the remote writes to (PROTOCOL.md §6), as a Node Readable.
  *
@@ -32,7 +35,9 @@ export class StreamReader extends Readable implements StreamEndpoint {
   private wantsData = false;
 
   constructor(options?: ReadableOptions) {
-    super(options);
+    // The high-water mark is also the flow-control window: 16 KiB, Node's default, would cap a
+    // stream at one window per round trip (about 150 MB/s on loopback).
+    super({ highWaterMark: DEFAULT_WINDOW, ...options });
   }
 
   /** @internal The stream is resolved: flow-control frames can go out now. */

@@ -3,7 +3,7 @@ import { StreamError } from '../errors';
 import { StreamFlag } from '../protocol/constants';
 import { readVarnum } from '../protocol/varnum';
 import type { StreamEndpoint } from '../engine/stream-registry';
-import { INITIAL_ALLOWANCE } from './reader';
+import { DEFAULT_WINDOW, INITIAL_ALLOWANCE } from './reader';
 
 /** How the writer sends to the remote reader. Set once the stream is resolved. */
 export interface WriterLink {
@@ -37,7 +37,8 @@ export class StreamWriter extends Writable implements StreamEndpoint {
   private remoteFailed = false;
 
   constructor(options?: WritableOptions) {
-    super(options);
+    // As large as a reader's window, so a fast producer is not stopped at every chunk.
+    super({ highWaterMark: DEFAULT_WINDOW, ...options });
   }
 
   /** @internal The stream is resolved: data can flow. */
