@@ -1,0 +1,312 @@
+import { createHistogram, performance } from 'node:perf_hooks';
+import WebSocket from 'ws';
+import { Peer, type Destination } from '../../src';
+import type { CaseSpec, ClientTask, Row } from './messages';
+
+/**
+ * A bench client process: connects to the servers it is given and runs cases against them,
+ * sending back one Row per case. Throughput is completions over wall time with a fixed window
+ * of operations in flight; latency comes from a perf_hooks histogram of single requests.
+ */
+
+interface Driver {
+  /** One request with `payload`; resolves on the answer. */
+  request(payload: Buffer, unitIndex?: number): Promise<unknown>;
+  burn(micros: number): Promise<unknown>;
+  /** `count` one-way messages, then how many the servers got. */
+  messages(payload: Buffer, count: number): Promise<number>;
+  broadcast(payload: Buffer, count: number): Promise<number>;
+  survey(payload: Buffer): Promise<number>;
+  /** Uploads `bytes` in 64 KiB chunks; resolves once the server has them all. */
+  stream(bytes: number): Promise<void>;
+  units: number;
+  close(): Promise<void>;
+}
+
+async function roletalkDriver(addresses: string[], connections: number, ioThreads: number): Promise<Driver> {
+  const peer = new Peer({ name: 'bench-client', ...(ioThreads > 0 ? { ioThreads } : {}) } as never);
+  const dest: Destination = peer.destination('bench');
+  let uploaded: ((bytes: number) => void) | null = null;
+  peer.role('bench-client').onMessage('uploaded', (ctx) => uploaded?.(ctx.data as number));
+  for (const address of addresses) for (let c = 0; c < connections; c++) await peer.connect(address);
+  while (dest.units.length < addresses.length) await new Promise((r) => setTimeout(r, 10));
+  return {
+    units: dest.units.length,
+    request: (payload) => dest.request('echo', payload),
+    burn: (micros) => dest.request('burn', micros),
+    async messages(payload, count) {
+      const unit = dest.units[0]!;
+      for (let i = 0; i < count; i++) {
+        dest.send('sink', payload);
+        // Let the socket drain: a sender that outruns the network only measures its own memory.
+        if ((i & 255) === 0) while (unit.connections.some((c) => c.bufferedAmount > 1 << 20)) await new Promise((r) => setImmediate(r));
+      }
+      let got = 0;
+      for (const u of dest.units) got += (await dest.request({ event: 'count', unit: u }, null)).data as number;
+      return got;
+    },
+    async broadcast(payload, count) {
+      for (let i = 0; i < count; i++) {
+        dest.broadcast('sink', payload);
+        if ((i & 255) === 0) {
+          while (dest.units.some((u) => u.connections.some((c) => c.bufferedAmount > 1 << 20))) await new Promise((r) => setImmediate(r));
+        }
+      }
+      let got = 0;
+      for (const u of dest.units) got += (await dest.request({ event: 'count', unit: u }, null)).data as number;
+      return got;
+    },
+    async survey(payload) {
+      const answers = await dest.surveyAll('echo', payload);
+      return answers.filter((a) => a.ctx !== undefined).length;
+    },
+    async stream(bytes) {
+      const done = new Promise<number>((resolve) => (uploaded = resolve));
+      const w = dest.Writable('upload', null);
+      const chunk = Buffer.alloc(64 * 1024, 1);
+      for (let sent = 0; sent < bytes; sent += chunk.length) {
+        if (!w.write(chunk)) await new Promise((r) => w.once('drain', r));
+      }
+      w.end();
+      const got = await done;
+      if (got < bytes) throw new Error(`stream lost data: ${got} < ${bytes}`);
+    },
+    close: () => peer.close(),
+  };
+}
+
+/** Raw ws: the same duties, framed by one leading byte (see server.ts). */
+async function wsDriver(addresses: string[], connections: number): Promise<Driver> {
+  const sockets: WebSocket[] = [];
+  const waiting: Array<Array<(data: Buffer) => void>> = [];
+  for (const address of addresses) {
+    for (let c = 0; c < connections; c++) {
+      const ws = new WebSocket(address, { perMessageDeflate: false });
+      await new Promise((resolve, reject) => {
+        ws.once('open', resolve);
+        ws.once('error', reject);
+      });
+      const queue: Array<(data: Buffer) => void> = [];
+      // Replies on one socket come in order: answer the oldest waiter.
+      ws.on('message', (data: Buffer) => queue.shift()?.(data));
+      sockets.push(ws);
+      waiting.push(queue);
+    }
+  }
+  let rr = 0;
+  const perAddress = connections;
+  const call = (index: number, frame: Buffer): Promise<Buffer> =>
+    new Promise((resolve) => {
+      waiting[index]!.push(resolve);
+      sockets[index]!.send(frame);
+    });
+  const withType = (type: number, payload: Buffer): Buffer => {
+    const frame = Buffer.allocUnsafe(payload.length + 1);
+    frame[0] = type;
+    payload.copy(frame, 1);
+    return frame;
+  };
+  const drain = async (ws: WebSocket): Promise<void> => {
+    while (ws.bufferedAmount > 1 << 20) await new Promise((r) => setImmediate(r));
+  };
+  return {
+    units: addresses.length,
+    // A naive loop does what a user of raw ws would: one message per send, no coalescing.
+    request: (payload) => call(rr++ % sockets.length, withType(1, payload)),
+    burn: (micros) => {
+      const frame = Buffer.alloc(5);
+      frame[0] = 6;
+      frame.writeUInt32BE(micros, 1);
+      return call(rr++ % sockets.length, frame);
+    },
+    async messages(payload, count) {
+      const frame = withType(2, payload);
+      for (let i = 0; i < count; i++) {
+        const ws = sockets[(rr++ % perAddress)]!;
+        ws.send(frame);
+        if ((i & 255) === 0) await drain(ws);
+      }
+      let got = 0;
+      for (let i = 0; i < perAddress; i++) got += Number((await call(i, Buffer.from([3]))).toString('latin1', 1));
+      return got;
+    },
+    async broadcast(payload, count) {
+      const frame = withType(2, payload);
+      for (let i = 0; i < count; i++) {
+        for (let a = 0; a < addresses.length; a++) sockets[a * perAddress]!.send(frame);
+        if ((i & 255) === 0) for (const ws of sockets) await drain(ws);
+      }
+      let got = 0;
+      for (let a = 0; a < addresses.length; a++) got += Number((await call(a * perAddress, Buffer.from([3]))).toString('latin1', 1));
+      return got;
+    },
+    async survey(payload) {
+      const frame = withType(1, payload);
+      const answers = await Promise.all(addresses.map((_, a) => call(a * perAddress, frame)));
+      return answers.length;
+    },
+    async stream(bytes) {
+      const ws = sockets[0]!;
+      const chunk = withType(4, Buffer.alloc(64 * 1024, 1));
+      for (let sent = 0; sent < bytes; sent += chunk.length - 1) {
+        ws.send(chunk);
+        await drain(ws);
+      }
+      const got = Number((await call(0, Buffer.from([5]))).toString('latin1', 1));
+      if (got < bytes) throw new Error(`stream lost data: ${got} < ${bytes}`);
+    },
+    async close() {
+      for (const ws of sockets) ws.terminate();
+    },
+  };
+}
+
+async function moleculerDriver(addresses: string[]): Promise<Driver> {
+  const { ServiceBroker } = require('moleculer') as typeof import('moleculer');
+  const broker = new ServiceBroker({
+    nodeID: `bench-client-${process.pid}`,
+    logger: false,
+    transporter: { type: 'TCP', options: { udpDiscovery: false, urls: addresses } } as never,
+  });
+  await broker.start();
+  await broker.waitForServices(['bench'], 10000);
+  const unsupported = (): Promise<never> => Promise.reject(new Error('not measured for Moleculer'));
+  return {
+    units: addresses.length,
+    request: (payload) => broker.call('bench.echo', { data: payload.toString('latin1') }),
+    burn: (micros) => broker.call('bench.burn', { micros }),
+    messages: unsupported,
+    broadcast: unsupported,
+    survey: unsupported,
+    stream: unsupported,
+    close: () => broker.stop(),
+  };
+}
+
+function micros(ns: number): number {
+  return Math.round(ns / 10) / 100;
+}
+
+/** Runs `op` with `window` in flight for `seconds`; returns completions per second. */
+async function saturate(window: number, seconds: number, op: () => Promise<unknown>): Promise<{ ops: number; elapsed: number }> {
+  const deadline = performance.now() + seconds * 1000;
+  let done = 0;
+  const lane = async (): Promise<void> => {
+    while (performance.now() < deadline) {
+      await op();
+      done++;
+    }
+  };
+  const start = performance.now();
+  await Promise.all(Array.from({ length: window }, lane));
+  const elapsed = (performance.now() - start) / 1000;
+  return { ops: done / elapsed, elapsed };
+}
+
+async function runCase(driver: Driver, task: ClientTask, spec: CaseSpec): Promise<Row> {
+  const payload = Buffer.alloc(spec.payload, 0x61);
+  const base: Row = {
+    suite: 'e2e',
+    case: spec.name,
+    impl: task.impl,
+    connections: spec.connections,
+    window: spec.window,
+    payload: spec.payload,
+    units: driver.units,
+    ioThreads: task.ioThreads,
+    samples: 0,
+    seconds: 0,
+  };
+  switch (spec.name) {
+    case 'rtt': {
+      const count = spec.count ?? 2000;
+      // Warm up: JIT, socket buffers.
+      for (let i = 0; i < 2000; i++) await driver.request(payload);
+      const histogram = createHistogram();
+      const start = performance.now();
+      for (let i = 0; i < count; i++) {
+        const t = process.hrtime.bigint();
+        await driver.request(payload);
+        histogram.record(process.hrtime.bigint() - t);
+      }
+      return {
+        ...base,
+        p50: micros(histogram.percentile(50)),
+        p99: micros(histogram.percentile(99)),
+        p999: micros(histogram.percentile(99.9)),
+        mean: micros(histogram.mean),
+        samples: count,
+        seconds: (performance.now() - start) / 1000,
+      };
+    }
+    case 'throughput':
+    case 'burn': {
+      const seconds = spec.seconds ?? 2;
+      const op = spec.name === 'burn' ? () => driver.burn(spec.burnMicros ?? 50) : () => driver.request(payload);
+      await saturate(spec.window, Math.min(0.3, seconds), op);
+      const { ops, elapsed } = await saturate(spec.window, seconds, op);
+      return { ...base, opsPerSec: Math.round(ops), samples: Math.round(ops * elapsed), seconds: elapsed };
+    }
+    case 'messages':
+    case 'broadcast': {
+      const count = spec.count ?? 100000;
+      const start = performance.now();
+      const got = spec.name === 'messages' ? await driver.messages(payload, count) : await driver.broadcast(payload, count);
+      const elapsed = (performance.now() - start) / 1000;
+      const expected = spec.name === 'messages' ? count : count * driver.units;
+      if (got !== expected) throw new Error(`${spec.name}: ${got} of ${expected} arrived`);
+      return { ...base, opsPerSec: Math.round(got / elapsed), samples: got, seconds: elapsed };
+    }
+    case 'survey': {
+      const seconds = spec.seconds ?? 2;
+      const { ops, elapsed } = await saturate(spec.window, seconds, () => driver.survey(payload));
+      return { ...base, opsPerSec: Math.round(ops), samples: Math.round(ops * elapsed), seconds: elapsed };
+    }
+    case 'stream': {
+      const bytes = spec.bytes ?? 64 << 20;
+      await driver.stream(Math.min(bytes, 8 << 20));
+      const start = performance.now();
+      await driver.stream(bytes);
+      const elapsed = (performance.now() - start) / 1000;
+      return { ...base, mbPerSec: Math.round((bytes / elapsed / 1e6) * 10) / 10, samples: bytes, seconds: elapsed };
+    }
+  }
+}
+
+async function run(task: ClientTask): Promise<Row[]> {
+  const rows: Row[] = [];
+  // Cases are grouped by connection count so one driver serves each group.
+  const byConnections = new Map<number, CaseSpec[]>();
+  for (const spec of task.cases) {
+    const list = byConnections.get(spec.connections) ?? [];
+    list.push(spec);
+    byConnections.set(spec.connections, list);
+  }
+  for (const [connections, specs] of byConnections) {
+    const driver =
+      task.impl === 'ws'
+        ? await wsDriver(task.addresses, connections)
+        : task.impl === 'moleculer'
+          ? await moleculerDriver(task.addresses)
+          : await roletalkDriver(task.addresses, connections, task.ioThreads);
+    for (const spec of specs) {
+      const row = await runCase(driver, task, spec);
+      rows.push(row);
+      process.send?.({ kind: 'progress', row });
+    }
+    await driver.close();
+  }
+  return rows;
+}
+
+process.on('message', (task: ClientTask) => {
+  if (task.kind !== 'run') return;
+  run(task).then(
+    (rows) => {
+      process.send!({ kind: 'done', rows }, () => process.exit(0));
+    },
+    (err: Error) => {
+      process.send!({ kind: 'error', message: err.stack ?? err.message }, () => process.exit(1));
+    },
+  );
+});

@@ -1,0 +1,110 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import type { CaseSpec, ClientTask, Row, ServerOptions, ServerReady } from './messages';
+
+/**
+ * The end-to-end suite: bench servers in their own processes, the client in another, so the
+ * two cores of the machine are used as in production. Every case runs for roletalk and for
+ * the raw `ws` baseline in the same run; request cases also for Moleculer.
+ */
+
+export interface E2eOptions {
+  quick: boolean;
+  /** Existing roletalk bench peers to measure instead of local ones (`--mesh`). */
+  mesh: string[] | null;
+  connections: number[];
+  windows: number[];
+  payloads: number[];
+  ioThreads: number[];
+  baselines: boolean;
+  log: (line: string) => void;
+}
+
+const here = __dirname;
+
+function startServer(options: ServerOptions): Promise<{ child: ChildProcess; addresses: string[] }> {
+  const child = fork(path.join(here, 'server.js'), [JSON.stringify(options)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  return new Promise((resolve, reject) => {
+    child.once('message', (msg: ServerReady) => resolve({ child, addresses: msg.addresses }));
+    child.once('exit', (code) => reject(new Error(`bench server exited with ${code}`)));
+  });
+}
+
+function runClient(task: ClientTask, log: (line: string) => void): Promise<Row[]> {
+  const child = fork(path.join(here, 'client.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  return new Promise((resolve, reject) => {
+    child.on('message', (msg: { kind: string; rows?: Row[]; row?: Row; message?: string }) => {
+      if (msg.kind === 'progress' && msg.row) log(describe(msg.row));
+      else if (msg.kind === 'done') resolve(msg.rows!);
+      else if (msg.kind === 'error') reject(new Error(msg.message));
+    });
+    child.once('exit', (code) => {
+      if (code !== 0) reject(new Error(`bench client exited with ${code}`));
+    });
+    child.send(task);
+  });
+}
+
+export function describe(row: Row): string {
+  const what = `${row.impl.padEnd(9)} ${row.case.padEnd(10)} conn=${row.connections} win=${String(row.window).padEnd(3)} ${String(row.payload).padStart(5)} B`;
+  const io = row.ioThreads ? ` io=${row.ioThreads}` : '';
+  if (row.p50 !== undefined) return `${what}${io}  p50 ${row.p50} µs  p99 ${row.p99} µs  p99.9 ${row.p999} µs`;
+  if (row.mbPerSec !== undefined) return `${what}${io}  ${row.mbPerSec} MB/s`;
+  return `${what}${io}  ${row.opsPerSec?.toLocaleString('en-US')} ops/s${row.units && row.units > 1 ? ` (${row.units} units)` : ''}`;
+}
+
+/** The request-path cases for one implementation. */
+function requestCases(options: E2eOptions, impl: Row['impl']): CaseSpec[] {
+  const seconds = options.quick ? 0.4 : 1.5;
+  const cases: CaseSpec[] = [];
+  const connections = impl === 'moleculer' ? [1] : options.connections;
+  for (const c of connections) {
+    cases.push({ name: 'rtt', connections: c, window: 1, payload: 64, count: options.quick ? 400 : 3000 });
+    for (const w of options.windows) cases.push({ name: 'throughput', connections: c, window: w, payload: 64, seconds });
+  }
+  if (impl !== 'moleculer') {
+    for (const p of options.payloads.filter((p) => p !== 64)) {
+      cases.push({ name: 'throughput', connections: 1, window: 64, payload: p, seconds });
+    }
+    cases.push({ name: 'messages', connections: 1, window: 1, payload: 64, count: options.quick ? 20000 : 200000 });
+    cases.push({ name: 'stream', connections: 1, window: 1, payload: 65536, bytes: options.quick ? 16 << 20 : 128 << 20 });
+  }
+  return cases;
+}
+
+function fanoutCases(options: E2eOptions): CaseSpec[] {
+  return [
+    { name: 'broadcast', connections: 1, window: 1, payload: 64, count: options.quick ? 10000 : 100000 },
+    { name: 'survey', connections: 1, window: 16, payload: 64, seconds: options.quick ? 0.4 : 1.5 },
+  ];
+}
+
+export async function runE2e(options: E2eOptions): Promise<Row[]> {
+  const rows: Row[] = [];
+  if (options.mesh !== null) {
+    // Against bench peers started elsewhere: roletalk only, one row set per run.
+    rows.push(...(await runClient({ kind: 'run', impl: 'roletalk', addresses: options.mesh, cases: requestCases(options, 'roletalk'), ioThreads: 0 }, options.log)));
+    return rows;
+  }
+  const impls: Row['impl'][] = options.baselines ? ['roletalk', 'ws', 'moleculer'] : ['roletalk'];
+  for (const impl of impls) {
+    for (const ioThreads of impl === 'roletalk' ? options.ioThreads : [0]) {
+      const server = await startServer({ impl, peers: 1, ioThreads, port: 0 });
+      try {
+        const cases = requestCases(options, impl);
+        rows.push(...(await runClient({ kind: 'run', impl, addresses: server.addresses, cases, ioThreads }, options.log)));
+      } finally {
+        server.child.kill();
+      }
+    }
+  }
+  for (const impl of options.baselines ? (['roletalk', 'ws'] as const) : (['roletalk'] as const)) {
+    const server = await startServer({ impl, peers: 3, ioThreads: 0, port: 0 });
+    try {
+      rows.push(...(await runClient({ kind: 'run', impl, addresses: server.addresses, cases: fanoutCases(options), ioThreads: 0 }, options.log)));
+    } finally {
+      server.child.kill();
+    }
+  }
+  return rows;
+}

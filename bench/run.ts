@@ -1,0 +1,82 @@
+import { environment } from './env';
+import { describe, runE2e, type E2eOptions } from './e2e/suite';
+import { saveResult, setOutput, writeReport } from './report';
+
+/**
+ * `npm run bench [-- flags]`: runs the suites, prints each figure as it comes, saves the results
+ * in bench/results/ and regenerates BENCHMARKS.md.
+ *
+ *   --quick                  a short run (about 30 s)
+ *   --only e2e|codec         one suite
+ *   --mesh ws://h:p,...      measure bench peers started elsewhere (roletalk-bench serve)
+ *   --connections 1,2,4      redundant connections per peer pair
+ *   --windows 1,16,64,256    requests in flight
+ *   --payloads 64,4096,65536 payload bytes
+ *   --io-threads 0,1,2       the peer's ioThreads settings to compare
+ *   --no-baselines           skip raw ws and Moleculer
+ *   --out DIR                write results and the report into DIR instead of the repository
+ */
+
+function list(value: string | undefined, fallback: number[]): number[] {
+  if (value === undefined) return fallback;
+  const numbers = value.split(',').map((v) => Number(v.trim()));
+  if (numbers.some((n) => !Number.isInteger(n) || n < 0)) throw new TypeError(`Expected a comma-separated list of integers, got "${value}"`);
+  return numbers;
+}
+
+export function parseArgs(argv: string[]): Record<string, string | true> {
+  const args: Record<string, string | true> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (!arg.startsWith('--')) throw new TypeError(`Unexpected argument "${arg}"`);
+    const name = arg.slice(2);
+    const next = argv[i + 1];
+    if (next !== undefined && !next.startsWith('--')) {
+      args[name] = next;
+      i++;
+    } else {
+      args[name] = true;
+    }
+  }
+  return args;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const args = parseArgs(argv);
+  if (typeof args.out === 'string') setOutput(args.out);
+  const quick = args.quick === true;
+  const only = typeof args.only === 'string' ? args.only : undefined;
+  const command = `npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}`;
+  const started = Date.now();
+  const log = (line: string): void => console.log(`[${((Date.now() - started) / 1000).toFixed(0).padStart(3)} s] ${line}`);
+
+  if (only === undefined || only === 'e2e') {
+    const options: E2eOptions = {
+      quick,
+      mesh: typeof args.mesh === 'string' ? args.mesh.split(',') : null,
+      connections: list(args.connections as string | undefined, quick ? [1, 2] : [1, 2, 4]),
+      windows: list(args.windows as string | undefined, quick ? [1, 64] : [1, 16, 64, 256]),
+      payloads: list(args.payloads as string | undefined, quick ? [64, 65536] : [64, 4096, 65536]),
+      ioThreads: list(args['io-threads'] as string | undefined, [0]),
+      baselines: args['no-baselines'] !== true && typeof args.mesh !== 'string',
+      log,
+    };
+    log(`e2e suite${options.mesh ? ` against ${options.mesh.join(', ')}` : ' on a local mesh'}`);
+    const rows = await runE2e(options);
+    if (options.mesh) {
+      for (const row of rows) console.log(describe(row));
+      console.log('(mesh runs are printed, not saved: BENCHMARKS.md describes the local mesh)');
+    } else {
+      saveResult('e2e', { environment: environment(command), quick, rows });
+    }
+  }
+  const file = writeReport();
+  log(`wrote ${file}`);
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).catch((err: Error) => {
+    console.error(err.message);
+    process.exitCode = 1;
+  });
+}

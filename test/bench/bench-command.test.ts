@@ -1,0 +1,53 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+
+// Proves the benchmark commands work (not what they measure): `npm run bench -- --quick` and a
+// `--mesh` run against bench peers started by `roletalk-bench serve`.
+
+const run = promisify(execFile);
+const root = path.resolve(__dirname, '..', '..', '..');
+const benchDir = path.join(root, 'build', 'bench');
+
+test('bench --quick runs every case against the baselines and writes the report', async () => {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'roletalk-bench-'));
+  await run(process.execPath, [path.join(benchDir, 'run.js'), '--quick', '--out', out], { cwd: root, timeout: 120_000 });
+  const result = JSON.parse(fs.readFileSync(path.join(out, 'e2e.json'), 'utf8')) as { rows: Array<{ impl: string; case: string }> };
+  for (const impl of ['roletalk', 'ws', 'moleculer']) assert.ok(result.rows.some((r) => r.impl === impl), impl);
+  for (const kind of ['rtt', 'throughput', 'messages', 'stream', 'broadcast', 'survey']) {
+    assert.ok(result.rows.some((r) => r.impl === 'roletalk' && r.case === kind), kind);
+  }
+  const report = fs.readFileSync(path.join(out, 'BENCHMARKS.md'), 'utf8');
+  assert.match(report, /\| rtt, 1 conn, 64 B \|/);
+  assert.match(report, /Goals \(figures from this run\)/);
+  assert.ok(fs.existsSync(path.join(out, 'e2e-latency.svg')));
+  fs.rmSync(out, { recursive: true, force: true });
+});
+
+test('bench --mesh measures bench peers started with roletalk-bench serve', async () => {
+  const server = spawn(process.execPath, [path.join(benchDir, 'cli.js'), 'serve', '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const address = await new Promise<string>((resolve, reject) => {
+      let text = '';
+      server.stdout.on('data', (chunk: Buffer) => {
+        text += chunk.toString();
+        const match = /listening: (\S+)/.exec(text);
+        if (match) resolve(match[1]!);
+      });
+      server.once('exit', () => reject(new Error('serve exited')));
+    });
+    const { stdout } = await run(
+      process.execPath,
+      [path.join(benchDir, 'run.js'), '--quick', '--only', 'e2e', '--mesh', address, '--connections', '1', '--windows', '4', '--payloads', '64', '--out', os.tmpdir()],
+      { cwd: root, timeout: 60_000 },
+    );
+    assert.match(stdout, /roletalk\s+rtt\s+conn=1/);
+    assert.match(stdout, /roletalk\s+throughput\s+conn=1 win=4/);
+  } finally {
+    server.kill();
+  }
+});
