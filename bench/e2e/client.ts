@@ -23,8 +23,12 @@ interface Driver {
   close(): Promise<void>;
 }
 
-async function roletalkDriver(addresses: string[], connections: number, ioThreads: number): Promise<Driver> {
-  const peer = new Peer({ name: 'bench-client', ...(ioThreads > 0 ? { ioThreads } : {}) } as never);
+async function roletalkDriver(addresses: string[], connections: number, ioThreads: number, writeBatch?: number): Promise<Driver> {
+  const peer = new Peer({
+    name: 'bench-client',
+    ...(ioThreads > 0 ? { ioThreads } : {}),
+    ...(writeBatch ? { writeBatch: { frames: writeBatch } } : {}),
+  } as never);
   const dest: Destination = peer.destination('bench');
   let uploaded: ((bytes: number) => void) | null = null;
   peer.role('bench-client').onMessage('uploaded', (ctx) => uploaded?.(ctx.data as number));
@@ -214,6 +218,7 @@ async function runCase(driver: Driver, task: ClientTask, spec: CaseSpec): Promis
     payload: spec.payload,
     units: driver.units,
     ioThreads: task.ioThreads,
+    ...(task.writeBatch ? { writeBatch: task.writeBatch } : {}),
     samples: 0,
     seconds: 0,
   };
@@ -288,7 +293,7 @@ async function run(task: ClientTask): Promise<Row[]> {
         ? await wsDriver(task.addresses, connections)
         : task.impl === 'moleculer'
           ? await moleculerDriver(task.addresses)
-          : await roletalkDriver(task.addresses, connections, task.ioThreads);
+          : await roletalkDriver(task.addresses, connections, task.ioThreads, task.writeBatch);
     for (const spec of specs) {
       const row = await runCase(driver, task, spec);
       rows.push(row);

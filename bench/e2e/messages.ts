@@ -15,6 +15,8 @@ export interface ServerOptions {
   peers: number;
   ioThreads: number;
   port: number;
+  /** Frames per socket write (the peer's writeBatch.frames); undefined: the default. */
+  writeBatch?: number;
 }
 
 /** One measured row. */
@@ -30,6 +32,7 @@ export interface Row {
   /** Units involved (fan-out cases). */
   units?: number;
   ioThreads?: number;
+  writeBatch?: number;
   /** Completed operations per second (throughput cases). */
   opsPerSec?: number;
   /** Megabytes (10^6 bytes) per second (stream cases). */
@@ -49,6 +52,7 @@ export interface ClientTask {
   addresses: string[];
   cases: CaseSpec[];
   ioThreads: number;
+  writeBatch?: number;
 }
 
 export interface CaseSpec {

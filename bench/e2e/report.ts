@@ -11,10 +11,11 @@ export interface E2eResult {
   rows: Row[];
 }
 
-const key = (r: Row): string => `${r.case}|${r.connections}|${r.window}|${r.payload}|${r.units ?? 1}|${r.ioThreads ?? 0}`;
+const key = (r: Row): string => `${r.case}|${r.connections}|${r.window}|${r.payload}|${r.units ?? 1}|${r.ioThreads ?? 0}|${r.writeBatch ?? 0}`;
 
 function find(rows: Row[], impl: Row['impl'], like: Row): Row | undefined {
-  return rows.find((r) => r.impl === impl && key(r) === key({ ...like, ioThreads: impl === 'roletalk' ? like.ioThreads : 0 }));
+  const other = impl === 'roletalk' ? like : { ...like, ioThreads: 0, writeBatch: undefined };
+  return rows.find((r) => r.impl === impl && key(r) === key(other));
 }
 
 /** The figure a row is judged by: throughput, MB/s, or p50 latency. */
@@ -46,7 +47,7 @@ function fmtRatio(value: number | undefined, latency: boolean): string {
 function label(r: Row): string {
   const size = r.payload >= 1024 ? `${r.payload / 1024} KiB` : `${r.payload} B`;
   const units = r.units && r.units > 1 ? `, ${r.units} units` : '';
-  const io = r.ioThreads ? `, ioThreads ${r.ioThreads}` : '';
+  const io = (r.ioThreads ? `, ioThreads ${r.ioThreads}` : '') + (r.writeBatch ? `, writeBatch ${r.writeBatch} frame` : '');
   const win = r.case === 'throughput' || r.case === 'survey' || r.case === 'burn' ? `, window ${r.window}` : '';
   return `${r.case}, ${r.connections} conn${win}, ${size}${units}${io}`;
 }
@@ -81,7 +82,8 @@ export function renderE2e(result: E2eResult, previous: E2eResult | undefined, ch
 
   fs.mkdirSync(chartDir, { recursive: true });
   const charts: Array<[string, string]> = [];
-  const latencyRows = ours.filter((r) => r.case === 'rtt' && !r.ioThreads);
+  const plain = (r: Row): boolean => !r.ioThreads && !r.writeBatch;
+  const latencyRows = ours.filter((r) => r.case === 'rtt' && plain(r));
   if (latencyRows.length > 0) {
     const impls: Row['impl'][] = ['roletalk', 'ws', 'moleculer'];
     charts.push([
@@ -100,20 +102,23 @@ export function renderE2e(result: E2eResult, previous: E2eResult | undefined, ch
       }),
     ]);
   }
-  const byWindow = ours.filter((r) => r.case === 'throughput' && r.connections === 1 && r.payload === 64 && !r.ioThreads);
+  const byWindow = ours.filter((r) => r.case === 'throughput' && r.connections === 1 && r.payload === 64 && plain(r));
   if (byWindow.length > 0) {
     charts.push([
       'e2e-throughput-window.svg',
       barChart({
         title: 'Requests/s by window, 64 B, 1 connection',
         unit: 'requests/s',
-        series: ['roletalk', 'raw ws', 'Moleculer'],
-        groups: byWindow.map((r) => ({ label: `window ${r.window}`, values: [figure(r), figure(find(rows, 'ws', r)), figure(find(rows, 'moleculer', r))] })),
+        series: ['roletalk', 'roletalk, no write batching', 'raw ws', 'Moleculer'],
+        groups: byWindow.map((r) => ({
+          label: `window ${r.window}`,
+          values: [figure(r), figure(ours.find((o) => o.writeBatch === 1 && key(o) === key({ ...r, writeBatch: 1 }))), figure(find(rows, 'ws', r)), figure(find(rows, 'moleculer', r))],
+        })),
       }),
     ]);
   }
   const maxWindow = Math.max(0, ...ours.filter((r) => r.case === 'throughput').map((r) => r.window));
-  const byConn = ours.filter((r) => r.case === 'throughput' && r.window === maxWindow && r.payload === 64 && !r.ioThreads);
+  const byConn = ours.filter((r) => r.case === 'throughput' && r.window === maxWindow && r.payload === 64 && plain(r));
   if (byConn.length > 0) {
     charts.push([
       'e2e-throughput-connections.svg',
@@ -136,7 +141,7 @@ export function renderE2e(result: E2eResult, previous: E2eResult | undefined, ch
 /** The issue's goals, stated plainly against this run's figures. */
 function goals(rows: Row[]): string[] {
   const pick = (impl: Row['impl'], pred: (r: Row) => boolean): Row | undefined =>
-    rows.find((r) => r.impl === impl && !r.ioThreads && pred(r));
+    rows.find((r) => r.impl === impl && !r.ioThreads && !r.writeBatch && pred(r));
   const lines = ['Goals (figures from this run):', ''];
   const check = (text: string, value: number | undefined, ok: (v: number) => boolean, unit = 'x'): void => {
     if (value === undefined) lines.push(`- ${text}: not measured in this run`);

@@ -21,7 +21,11 @@ function burn(micros: number): void {
 async function roletalk(options: ServerOptions): Promise<string[]> {
   const addresses: string[] = [];
   for (let i = 0; i < options.peers; i++) {
-    const peer = new Peer({ name: `bench-${i}`, ...(options.ioThreads > 0 ? { ioThreads: options.ioThreads } : {}) } as never);
+    const peer = new Peer({
+      name: `bench-${i}`,
+      ...(options.ioThreads > 0 ? { ioThreads: options.ioThreads } : {}),
+      ...(options.writeBatch ? { writeBatch: { frames: options.writeBatch } } : {}),
+    } as never);
     let sunk = 0;
     const role = peer.role('bench');
     role.onRequest('echo', (ctx) => ctx.data);

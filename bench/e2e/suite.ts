@@ -47,7 +47,7 @@ function runClient(task: ClientTask, log: (line: string) => void): Promise<Row[]
 
 export function describe(row: Row): string {
   const what = `${row.impl.padEnd(9)} ${row.case.padEnd(10)} conn=${row.connections} win=${String(row.window).padEnd(3)} ${String(row.payload).padStart(5)} B`;
-  const io = row.ioThreads ? ` io=${row.ioThreads}` : '';
+  const io = (row.ioThreads ? ` io=${row.ioThreads}` : '') + (row.writeBatch ? ` batch=${row.writeBatch}` : '');
   if (row.p50 !== undefined) return `${what}${io}  p50 ${row.p50} µs  p99 ${row.p99} µs  p99.9 ${row.p999} µs`;
   if (row.mbPerSec !== undefined) return `${what}${io}  ${row.mbPerSec} MB/s`;
   return `${what}${io}  ${row.opsPerSec?.toLocaleString('en-US')} ops/s${row.units && row.units > 1 ? ` (${row.units} units)` : ''}`;
@@ -96,6 +96,16 @@ export async function runE2e(options: E2eOptions): Promise<Row[]> {
       } finally {
         server.child.kill();
       }
+    }
+  }
+  // The effect of write batching: every frame written on its own, the same cases.
+  if (options.mesh === null) {
+    const server = await startServer({ impl: 'roletalk', peers: 1, ioThreads: 0, port: 0, writeBatch: 1 });
+    try {
+      const cases = requestCases(options, 'roletalk').filter((c) => c.name === 'throughput' && c.payload === 64 && c.connections === 1);
+      rows.push(...(await runClient({ kind: 'run', impl: 'roletalk', addresses: server.addresses, cases, ioThreads: 0, writeBatch: 1 }, options.log)));
+    } finally {
+      server.child.kill();
     }
   }
   for (const impl of options.baselines ? (['roletalk', 'ws'] as const) : (['roletalk'] as const)) {

@@ -22,7 +22,7 @@ import { FrameType, PROTOCOL_VERSION, Timing } from '../protocol/constants';
 import type { PeerInfo } from '../protocol/decoder';
 import { FrameEncoder } from '../protocol/encoder';
 import { Handshake, type HandshakeAction } from '../protocol/handshake';
-import type { Connection, HeartbeatOptions } from '../transport/connection';
+import { DEFAULT_WRITE_BATCH, type Connection, type HeartbeatOptions, type WriteBatch } from '../transport/connection';
 import type { Transport } from '../transport/transport';
 import { WsTransport } from '../transport/ws-transport';
 import { Acquaintance } from '../engine/acquaintance';
@@ -50,6 +50,11 @@ export interface PeerOptions {
   pool?: BufferPool;
   /** Computes handshake HMACs; inline by default. */
   hmac?: HmacFn;
+  /**
+   * Frames written in one tick share socket writes, at most `frames` frames or `bytes` bytes
+   * each (default 16 frames, 64 KiB). `{ frames: 1 }` writes every frame on its own.
+   */
+  writeBatch?: Partial<WriteBatch>;
 }
 
 export interface ListenOptions {
@@ -133,7 +138,10 @@ export class Peer extends EventEmitter implements PeerEngine, Routes {
     this.handshakeTimeout = options.handshakeTimeout ?? Timing.HANDSHAKE_TIMEOUT;
     this.hmac = options.hmac ?? hmacInline;
     this.encoder = new FrameEncoder(options.pool ?? defaultPool);
-    this.wsTransport = new WsTransport(this.encoder.pool, this.heartbeat);
+    const batch = { ...DEFAULT_WRITE_BATCH, ...options.writeBatch };
+    if (!Number.isInteger(batch.frames) || batch.frames < 1) throw new InvalidArgumentError('writeBatch.frames', 'an integer >= 1', batch.frames);
+    if (!(batch.bytes >= 0)) throw new InvalidArgumentError('writeBatch.bytes', 'a number >= 0', batch.bytes);
+    this.wsTransport = new WsTransport(this.encoder.pool, this.heartbeat, batch);
     this.transport = this.wsTransport;
     this.dispatcher = new Dispatcher(this);
     const peer = this;

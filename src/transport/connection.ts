@@ -41,3 +41,13 @@ export interface HeartbeatOptions {
   /** Milliseconds to wait for a pong before dropping the connection (§1: 2000). */
   timeout: number;
 }
+
+/** How frames written in one tick are batched into socket writes. */
+export interface WriteBatch {
+  /** Frames per socket write at most; 1 turns batching off. */
+  frames: number;
+  /** Bytes after which a batch is flushed at once. */
+  bytes: number;
+}
+
+export const DEFAULT_WRITE_BATCH: WriteBatch = { frames: 16, bytes: 64 * 1024 };

@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream';
 import WebSocket, { WebSocketServer } from 'ws';
 import { ConnectionClosedError } from '../errors';
 import type { BufferPool } from '../protocol/buffer-pool';
-import type { Connection, HeartbeatOptions } from './connection';
+import { DEFAULT_WRITE_BATCH, type Connection, type HeartbeatOptions, type WriteBatch } from './connection';
 import type { ListenSpec, Transport } from './transport';
 import { WsConnection } from './ws-connection';
 
@@ -18,6 +18,7 @@ export class WsTransport implements Transport {
   constructor(
     private readonly pool: BufferPool,
     private readonly heartbeat: HeartbeatOptions,
+    private readonly batch: WriteBatch = DEFAULT_WRITE_BATCH,
   ) {}
 
   dial(address: string, wsOptions: WebSocket.ClientOptions): Promise<Connection> {
@@ -30,7 +31,7 @@ export class WsTransport implements Transport {
       ws.once('open', () => {
         ws.off('error', onError);
         ws.off('close', onClose);
-        resolve(new WsConnection(ws, true, this.pool, this.heartbeat));
+        resolve(new WsConnection(ws, true, this.pool, this.heartbeat, this.batch));
       });
     });
   }
@@ -46,7 +47,7 @@ export class WsTransport implements Transport {
   /** Accepts an upgrade, from our server or from a server of the user's. */
   handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, onConnection: (conn: Connection) => void): void {
     this.wsServer().handleUpgrade(req, socket, head, (ws) => {
-      onConnection(new WsConnection(ws, false, this.pool, this.heartbeat));
+      onConnection(new WsConnection(ws, false, this.pool, this.heartbeat, this.batch));
     });
   }
 
