@@ -18,6 +18,7 @@ const expected: RegExp[][] = [
   [/^5 number$/m, /^RT_ERR_REJECTED The event "divide" is not handled$/m],
   [/^sent to 3 units$/m, /^s1 got \{ symbol: 'XYZ', price: 42 \}$/m, /^s2 got/m, /^s3 got/m],
   [/worker: 1, load: 10/, /worker: 3, load: 30/, /^answer from worker-1$/m, /^answer from worker-3$/m],
+  [/^upload accepted: true$/m, /^stored report\.bin [0-9a-f]{16}$/m, /^downloaded: chunk one, chunk two$/m],
   [/^the answer is 42$/m, /^refused: RT_ERR_AUTH$/m],
 ];
 
