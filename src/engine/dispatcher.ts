@@ -7,7 +7,7 @@ import type { Connection } from '../transport/connection';
 import { StreamReader } from '../streams/reader';
 import { StreamWriter } from '../streams/writer';
 import { readerLink, writerLink } from './stream-links';
-import { runChain, type Handler } from './middleware';
+import { isThenable, runChain, type Handler } from './middleware';
 
 /** The peer-wide middleware and roles that incoming frames are routed to. */
 export interface Routes {
@@ -44,6 +44,16 @@ export class Dispatcher {
     if (handler === undefined) return;
     const ctx = new Context(unit, frame.role, frame.event, frame.payload);
     const layers = this.layers('message', role);
+    if (layers.length === 0) {
+      // The common case, without the middleware machinery: no Promise unless the handler makes one.
+      try {
+        const result = handler(ctx, noReply);
+        if (isThenable(result)) result.then(undefined, (err: unknown) => this.routes.handlerError(err, ctx));
+      } catch (err) {
+        this.routes.handlerError(err, ctx);
+      }
+      return;
+    }
     runChain(ctx, layers, (c) => handler(c, noReply), (c) => {
       if (c.error !== undefined) this.routes.handlerError(c.error, c);
     });

@@ -16,7 +16,7 @@ import type { Context } from '../api/context';
 export type Reply = (err?: unknown, data?: unknown) => void;
 export type Handler = (ctx: Context, reply: Reply) => unknown;
 
-function isThenable(value: unknown): value is PromiseLike<unknown> {
+export function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
 }
 
