@@ -1,6 +1,5 @@
 import type { Readable, Writable } from 'node:stream';
-import { decodePayload } from '../protocol/payload';
-import { dataTypeName } from '../protocol/payload';
+import { dataTypeName, decodePayload } from '../protocol/payload';
 import type { DataTypeName } from '../protocol/constants';
 import type { Unit } from './unit';
 
@@ -67,9 +66,16 @@ export class Context {
   }
 
   private decode(): void {
-    const decoded = decodePayload(this.payload);
-    this.value = decoded.value;
-    this.valueType = decoded.type;
+    // An unknown datatype reads as null with type '?', as the original delivers it; bad JSON
+    // or a missing datatype byte throws the ProtocolError.
+    if (this.payload.length > 0 && dataTypeName(this.payload[0]!) === '?') {
+      this.value = null;
+      this.valueType = '?';
+    } else {
+      const decoded = decodePayload(this.payload);
+      this.value = decoded.value;
+      this.valueType = decoded.type;
+    }
     this.decoded = true;
   }
 

@@ -1,7 +1,7 @@
 import { Context } from '../api/context';
 import type { Role, HandlerSet } from '../api/role';
 import type { Unit } from '../api/unit';
-import { FrameType, RejectText } from '../protocol/constants';
+import { DataType, FrameType, RejectText } from '../protocol/constants';
 import type { MessageFrame, RequestFrame, StreamRequestFrame } from '../protocol/decoder';
 import type { Connection } from '../transport/connection';
 import { StreamReader } from '../streams/reader';
@@ -64,6 +64,12 @@ export class Dispatcher {
     const refusal = this.refusal('request', frame.role, frame.event);
     if (typeof refusal === 'string') {
       unit.sendFrame(unit.engine.encoder.reject(corr, refusal));
+      return;
+    }
+    const datatype = frame.payload.length > 0 ? frame.payload[0]! : -1;
+    if (datatype < 0 || datatype > DataType.OBJECT) {
+      // §3: an unknown or missing datatype is a protocol error for requests: reject it.
+      unit.sendFrame(unit.engine.encoder.reject(corr, datatype < 0 ? 'The request has no payload datatype' : `Unknown payload datatype ${datatype}`));
       return;
     }
     const ctx = new Context(unit, frame.role, frame.event, frame.payload);
