@@ -327,9 +327,15 @@ export class Peer extends EventEmitter implements PeerEngine, Routes {
   private runHandshake(conn: Connection, address: string | undefined): Promise<Unit> {
     return new Promise<Unit>((resolve, reject) => {
       this.handshaking.add(conn);
+      /** The roles our CONFIRMED on this connection listed, to catch changes made meanwhile. */
+      let confirmedRoles: string[] = [];
       const handshake = new Handshake({
         keys: this.auth.keys,
-        confirmation: () => this.confirmation(),
+        confirmation: () => {
+          const data = this.confirmation();
+          confirmedRoles = data.roles;
+          return data;
+        },
         challenge: newChallenge,
         equal: equalHex,
       });
@@ -359,6 +365,7 @@ export class Peer extends EventEmitter implements PeerEngine, Routes {
                 return;
               }
               unit = this.attach(conn, action.remote, address);
+              this.announceMissedRoles(unit, conn, confirmedRoles);
               resolve(unit);
               break;
             case 'frame':
@@ -386,8 +393,20 @@ export class Peer extends EventEmitter implements PeerEngine, Routes {
     });
   }
 
+  /**
+   * A role changed between sending our CONFIRMED and the remote's arrival: that round's ROLES
+   * went to the units of the time, not to this one, so it would never learn of the change.
+   */
+  private announceMissedRoles(unit: Unit, conn: Connection, confirmedRoles: string[]): void {
+    // A round still to come reaches the new unit anyway.
+    if (this.rolesRoundScheduled || unit.conns.indexOf(conn) === -1) return;
+    const active = this.activeRoles();
+    if (active.length === confirmedRoles.length && active.every((r, i) => r === confirmedRoles[i])) return;
+    conn.send(this.encoder.json(FrameType.ROLES, { i: this.rolesCounter, roles: active }));
+  }
+
   /** CONFIRMED data (§2): active roles only, in the original's key order. */
-  private confirmation(): object {
+  private confirmation(): { roles: string[] } & Record<string, unknown> {
     return {
       id: this.id,
       roles: this.activeRoles(),
