@@ -184,17 +184,20 @@ export class Unit extends EventEmitter {
 
   /**
    * @internal The least busy open connection: smallest bufferedAmount, ties broken
-   * round-robin so that idle connections share the load.
+   * round-robin so that idle connections share the load. A connection that is closing stays
+   * in `conns` until its close completes but takes no frames (they would be dropped).
    */
   pick(): Connection | undefined {
     const conns = this.conns;
     const n = conns.length;
-    if (n <= 1) return conns[0];
+    if (n === 1) return conns[0]!.open ? conns[0] : undefined;
+    if (n === 0) return undefined;
     const start = this.rr++ % n;
-    let best = conns[start]!;
-    let bestLoad = best.bufferedAmount;
-    for (let k = 1; k < n && bestLoad > 0; k++) {
+    let best: Connection | undefined;
+    let bestLoad = Infinity;
+    for (let k = 0; k < n && bestLoad > 0; k++) {
       const c = conns[(start + k) % n]!;
+      if (!c.open) continue;
       const load = c.bufferedAmount;
       if (load < bestLoad) {
         best = c;
