@@ -1,0 +1,179 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import WebSocket from 'ws';
+import { UnitClosedError, type Unit } from '../../src';
+import { RawPeer } from '../helpers/raw-peer';
+import {
+  closeAll,
+  connectedPair,
+  delay,
+  eventually,
+  listeningPeer,
+  newPeer,
+  onCleanup,
+  RawServer,
+  urlOf,
+  waitFor,
+} from '../helpers/peers';
+
+// Reconnection (PROTOCOL.md §8) and heartbeats (§1).
+
+after(closeAll);
+
+interface Reconnected {
+  address: string;
+  unit: Unit;
+}
+
+test('the dialer reconnects after the remote closes the unit', async () => {
+  const { server, client, unit } = await connectedPair({
+    setup: (server) => server.role('svc').onRequest('ping', () => 'pong'),
+  });
+  const dest = client.destination('svc');
+  const unitClosed = waitFor(unit, 'close');
+  const reconnected = waitFor<[Reconnected]>(client, 'reconnect_success');
+  const serverUnits = waitFor<[Unit]>(server, 'unit');
+  const started = Date.now();
+  server.units[0]!.close();
+  await unitClosed;
+  const [event] = await reconnected;
+  assert.ok(Date.now() - started < 1000, 'the first redial is immediate');
+  assert.equal(event.address, urlOf(server));
+  assert.equal(event.unit.id, server.id);
+  assert.notEqual(event.unit, unit, 'a new unit');
+  assert.equal((await serverUnits)[0].id, client.id);
+  assert.deepEqual(client.units, [event.unit]);
+  assert.deepEqual(dest.units, [event.unit]);
+  assert.equal((await dest.request('ping', null)).data, 'pong');
+});
+
+test('the dialer reconnects after the remote drops the connection without a close handshake', async () => {
+  const { server, client } = await connectedPair();
+  const reconnected = waitFor<[Reconnected]>(client, 'reconnect_success');
+  server.units[0]!.connections[0]!.terminate();
+  const [event] = await reconnected;
+  assert.equal(event.unit.id, server.id);
+  await eventually(() => server.units.length === 1);
+});
+
+test('the dialer reconnects after the remote restarts on the same port, with the backoff of §8', async () => {
+  const first = await listeningPeer({ name: 'first' });
+  const port = first.port!;
+  const client = newPeer();
+  await client.connect(urlOf(first));
+  const fails: Array<{ delay: number; error: Error }> = [];
+  client.on('reconnect_fail', (e: { delay: number; error: Error }) => fails.push(e));
+  const reconnected = waitFor<[Reconnected]>(client, 'reconnect_success', 5000);
+  const firstFail = waitFor(client, 'reconnect_fail', 3000);
+  await first.close();
+  // The immediate redial finds nothing listening; the next one comes about 1 s later.
+  await firstFail;
+  const failedAt = Date.now();
+  assert.equal(fails[0]!.delay, 0);
+  const second = await listeningPeer({ name: 'second' }, { port });
+  assert.equal(second.port, port);
+  second.role('svc').onRequest('who', () => 'second');
+  const [event] = await reconnected;
+  const took = Date.now() - failedAt;
+  assert.equal(event.unit.id, second.id);
+  assert.equal(event.unit.name, 'second');
+  assert.equal((await client.destination('svc').request('who', null)).data, 'second');
+  assert.equal(fails.length, 1);
+  assert.ok(took >= 900 && took < 2000, `reconnected ${took} ms after the failed redial`);
+});
+
+test('no reconnection after unit.close() on the dialing side', async () => {
+  const { server, client, unit } = await connectedPair();
+  let reconnects = 0;
+  client.on('reconnect_success', () => reconnects++);
+  let serverUnits = 0;
+  server.on('unit', () => serverUnits++);
+  const serverSide = waitFor(server.units[0]!, 'close');
+  unit.close();
+  await serverSide;
+  await delay(200);
+  assert.equal(reconnects, 0);
+  assert.equal(serverUnits, 0);
+  assert.equal(server.units.length, 0);
+  assert.equal(client.units.length, 0);
+});
+
+test('no reconnection with permanent: false', async () => {
+  const { server, client, unit } = await connectedPair({ connect: { permanent: false } });
+  let reconnects = 0;
+  client.on('reconnect_success', () => reconnects++);
+  client.on('reconnect_fail', () => reconnects++);
+  let serverUnits = 0;
+  server.on('unit', () => serverUnits++);
+  const closed = waitFor(unit, 'close');
+  server.units[0]!.close();
+  await closed;
+  await delay(200);
+  assert.equal(reconnects, 0);
+  assert.equal(serverUnits, 0);
+  assert.equal(client.units.length, 0);
+});
+
+test('peer.close() stops reconnection, even from within the unit close event', async () => {
+  const { server, client, unit } = await connectedPair();
+  let serverUnits = 0;
+  server.on('unit', () => serverUnits++);
+  const closedPeer = new Promise<void>((resolve) => {
+    unit.once('close', () => {
+      void client.close().then(resolve);
+    });
+  });
+  server.units[0]!.close();
+  await closedPeer;
+  await delay(150);
+  assert.equal(serverUnits, 0);
+  assert.equal(server.units.length, 0);
+  // A closed peer dials no more.
+  assert.throws(() => client.connect(urlOf(server)), /closed/);
+});
+
+test('a heartbeat timeout drops a connection whose remote stops answering pings', async () => {
+  const raw = await RawServer.start({ autoPong: false, roles: ['svc'] });
+  const client = newPeer({ heartbeat: { interval: 40, timeout: 60 } });
+  const { unit } = await client.connect(raw.url, { permanent: false });
+  const pending = unit.request('svc', 'never', null).catch((e: Error) => e);
+  const closed = waitFor(unit, 'close', 2000);
+  const started = Date.now();
+  await closed;
+  const took = Date.now() - started;
+  assert.ok(took < 1000, `dropped after ${took} ms`);
+  const err = await pending;
+  assert.ok(err instanceof UnitClosedError, String(err));
+  assert.equal(client.units.length, 0);
+  // Dropped at once, without waiting for a close handshake.
+  await eventually(() => raw.sockets[0]!.readyState === WebSocket.CLOSED, 1000, 'the raw side closed');
+});
+
+test('a heartbeat timeout on a permanent connection is followed by a reconnection', async () => {
+  const raw = await RawServer.start({ autoPong: false, roles: ['svc'] });
+  const client = newPeer({ heartbeat: { interval: 40, timeout: 60 } });
+  await client.connect(raw.url);
+  const [event] = await waitFor<[Reconnected]>(client, 'reconnect_success', 2000);
+  assert.equal(event.unit.id, raw.id);
+  assert.ok(raw.sockets.length >= 2);
+  assert.equal(raw.sockets[0]!.readyState, WebSocket.CLOSED);
+});
+
+test('peers that answer pings stay connected under short heartbeats', async () => {
+  const hb = { heartbeat: { interval: 15, timeout: 60 } };
+  const { client, unit } = await connectedPair({ server: hb, client: hb });
+  let closed = false;
+  unit.on('close', () => (closed = true));
+  await delay(250);
+  assert.equal(closed, false);
+  assert.equal(client.units.length, 1);
+});
+
+test('our peer answers a ping from a raw client', async () => {
+  const server = await listeningPeer();
+  const peer = await RawPeer.connect(urlOf(server));
+  onCleanup(() => peer.close());
+  const pong = new Promise<Buffer>((resolve) => peer.ws.once('pong', resolve));
+  peer.ws.ping(Buffer.from('hi'));
+  assert.equal((await pong).toString(), 'hi');
+});
