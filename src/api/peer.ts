@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type http from 'node:http';
-import type https from 'node:https';
+import https from 'node:https';
 import type { Duplex } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
@@ -55,6 +55,12 @@ export interface PeerOptions {
    * each (default 16 frames, 64 KiB). `{ frames: 1 }` writes every frame on its own.
    */
   writeBatch?: Partial<WriteBatch>;
+  /**
+   * An address where remote peers can dial this one, offered in the handshake (a PROTOCOL.md
+   * §9 extension, `ext.listen`) so that peers it connected to can introduce it to others
+   * although they never dialed it. `true`: `ws://<listen host or 127.0.0.1>:<port>` once listening.
+   */
+  advertise?: string | boolean;
 }
 
 export interface ListenOptions {
@@ -115,6 +121,7 @@ export class Peer extends EventEmitter implements PeerEngine, Routes {
   /** Where dialed and listened connections live (the main thread unless I/O threads are on). */
   private readonly transport: Transport;
   private listening = false;
+  private advertise: string | boolean;
   private rolesCounter = 0;
   private rolesRoundScheduled = false;
   private closing = false;
@@ -137,6 +144,11 @@ export class Peer extends EventEmitter implements PeerEngine, Routes {
     };
     this.handshakeTimeout = options.handshakeTimeout ?? Timing.HANDSHAKE_TIMEOUT;
     this.hmac = options.hmac ?? hmacInline;
+    const advertise = options.advertise ?? false;
+    if (typeof advertise === 'string' ? !/^wss?:\/\//.test(advertise) : typeof advertise !== 'boolean') {
+      throw new InvalidArgumentError('advertise', 'a ws:// or wss:// URL or a boolean', advertise);
+    }
+    this.advertise = advertise;
     this.encoder = new FrameEncoder(options.pool ?? defaultPool);
     const batch = { ...DEFAULT_WRITE_BATCH, ...options.writeBatch };
     if (!Number.isInteger(batch.frames) || batch.frames < 1) throw new InvalidArgumentError('writeBatch.frames', 'an integer >= 1', batch.frames);
@@ -255,6 +267,11 @@ export class Peer extends EventEmitter implements PeerEngine, Routes {
     const promise = this.transport.listen(opts, this.inbound).then(
       (port) => {
         this.port = port;
+        if (this.advertise === true) {
+          const scheme = opts.ssl || opts.server instanceof https.Server ? 'wss' : 'ws';
+          const host = opts.host && opts.host !== '0.0.0.0' && opts.host !== '::' ? opts.host : '127.0.0.1';
+          this.advertise = `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`;
+        }
         return this as Peer;
       },
       (err: Error) => {
@@ -420,6 +437,8 @@ export class Peer extends EventEmitter implements PeerEngine, Routes {
         protocol: PROTOCOL_VERSION,
       },
       tags: this.tags,
+      // Extensions (§9): original peers ignore unknown fields.
+      ...(typeof this.advertise === 'string' ? { ext: { listen: this.advertise } } : {}),
     };
   }
 
@@ -438,6 +457,10 @@ export class Peer extends EventEmitter implements PeerEngine, Routes {
       this.unitMap.set(remote.id, unit);
     }
     if (address !== undefined) unit.address = address;
+    else if (unit.address === undefined && typeof remote.ext.listen === 'string' && /^wss?:\/\//.test(remote.ext.listen)) {
+      // An inbound peer that offered where it listens (§9 `ext.listen`) can be introduced too.
+      unit.address = remote.ext.listen;
+    }
     const owner = unit;
     unit.addConnection(conn);
     conn.onFrame = (frame) => owner.handleFrame(frame, conn);
