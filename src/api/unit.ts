@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import type { Connection } from '../transport/connection';
 import type { PeerInfo } from '../protocol/decoder';
-import { decodeFrame } from '../protocol/decoder';
+import { decodeFrame, type Frame } from '../protocol/decoder';
 import { FrameType } from '../protocol/constants';
 import { rejectText } from '../protocol/payload';
 import { CloseCode, ProtocolError, RejectedError, RequestTimeoutError, RoletalkError, StreamError, UnitClosedError } from '../errors';
@@ -220,14 +220,17 @@ export class Unit extends EventEmitter {
 
   /** @internal A frame received on one of this unit's connections, after the handshake. */
   handleFrame(buf: Buffer, conn: Connection): void {
-    let frame;
     try {
-      frame = decodeFrame(buf);
+      this.route(decodeFrame(buf), conn);
     } catch (err) {
-      const e = err instanceof RoletalkError ? err : new ProtocolError('RT_ERR_PROTOCOL', String(err));
+      // A frame we cannot handle ends its connection, never the process (the socket's 'data'
+      // handler is up the stack: an exception here would be uncaught).
+      const e = err instanceof RoletalkError ? err : new ProtocolError('RT_ERR_PROTOCOL', (err as Error)?.message ?? String(err));
       this.engine.protocolError(this, conn, e);
-      return;
     }
+  }
+
+  private route(frame: Frame, conn: Connection): void {
     switch (frame.type) {
       case FrameType.RESPONSE:
       case FrameType.REJECT:
