@@ -222,6 +222,56 @@ export class RawServer {
   }
 }
 
+/**
+ * A bare WebSocket to a peer, driven by hand: it sends exactly the bytes given (the original's
+ * frames, malformed input) and records every frame and the close. No handshake of its own.
+ */
+export class RawSocket {
+  readonly frames: Buffer[] = [];
+  closed: { code: number; reason: string } | undefined;
+  readonly closedPromise: Promise<{ code: number; reason: string }>;
+
+  private constructor(readonly ws: WebSocket) {
+    ws.on('message', (f: Buffer) => this.frames.push(f));
+    ws.on('error', () => {});
+    this.closedPromise = new Promise((resolve) =>
+      ws.on('close', (code: number, reason: Buffer) => {
+        this.closed = { code, reason: reason.toString() };
+        resolve(this.closed);
+      }),
+    );
+  }
+
+  static async open(url: string, options: WebSocket.ClientOptions = {}): Promise<RawSocket> {
+    const ws = new WebSocket(url, { perMessageDeflate: false, ...options });
+    const raw = new RawSocket(ws);
+    onCleanup(() => ws.terminate());
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+    return raw;
+  }
+
+  send(frame: Buffer | string): void {
+    this.ws.send(typeof frame === 'string' ? Buffer.from(frame, 'hex') : frame);
+  }
+
+  /** The first frame received that matches, waiting for it if need be. */
+  async next(match: (f: Buffer) => boolean, ms = 3000): Promise<Buffer> {
+    await eventually(() => this.frames.some(match), ms, 'a matching frame');
+    return this.frames.find(match)!;
+  }
+
+  waitClose(ms = 3000): Promise<{ code: number; reason: string }> {
+    return within(this.closedPromise, ms, 'the close');
+  }
+
+  close(): void {
+    this.ws.terminate();
+  }
+}
+
 /** Closes every peer, socket and server the tests of this file opened. */
 export async function closeAll(): Promise<void> {
   const all = closers.splice(0);
