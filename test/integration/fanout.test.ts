@@ -122,3 +122,20 @@ test('a unit that leaves is no longer asked; one that joins is', async () => {
   );
   assert.equal(asked, 2);
 });
+
+test('request and send with an explicit unit go to that unit only', async () => {
+  const { servers, client } = await mesh(3);
+  const dest = client.destination('svc');
+  const target = dest.units.find((u) => u.id === servers[2]!.id)!;
+  for (let i = 0; i < 5; i++) {
+    const ctx = await dest.request({ event: 'who', unit: target }, 'x');
+    assert.equal(ctx.data, 's2:x');
+    assert.equal(ctx.unit, target);
+  }
+  const notes: string[] = [];
+  for (const s of servers) s.on('note', () => notes.push(s.name));
+  for (let i = 0; i < 3; i++) assert.equal(dest.send({ event: 'note', unit: target }, i), target);
+  await eventually(() => notes.length === 3);
+  await delay(20);
+  assert.deepEqual(notes, ['s2', 's2', 's2']);
+});

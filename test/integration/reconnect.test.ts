@@ -177,3 +177,23 @@ test('our peer answers a ping from a raw client', async () => {
   peer.ws.ping(Buffer.from('hi'));
   assert.equal((await pong).toString(), 'hi');
 });
+
+test('unit.close() and peer.close() close the connection with 4000 and a reason', async () => {
+  const server = await listeningPeer();
+  const first = await RawPeer.connect(urlOf(server));
+  onCleanup(() => first.close());
+  await eventually(() => server.units.length === 1);
+  server.units[0]!.close();
+  const closed = await first.waitClose(2000);
+  assert.equal(closed.code, 4000);
+  assert.ok(closed.reason.length > 0);
+
+  const second = await RawPeer.connect(urlOf(server), { id: 'feedfacefeedfacefeedfacefeedfac2' });
+  onCleanup(() => second.close());
+  await eventually(() => server.units.length === 1);
+  const peerClosed = waitFor(server, 'close');
+  await server.close();
+  await peerClosed;
+  assert.equal((await second.waitClose(2000)).code, 4000);
+  assert.equal(server.units.length, 0);
+});

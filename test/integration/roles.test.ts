@@ -1,7 +1,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
-import { InvalidArgumentError, NoUnitError, Role, type Unit } from '../../src';
+import { InvalidArgumentError, NoUnitError, Peer, Role, Singleton, type Unit } from '../../src';
 import { RawPeer } from '../helpers/raw-peer';
 import {
   closeAll,
@@ -259,4 +259,13 @@ test('setTag takes strings only; getTags returns them', async () => {
   // Peer ids are 32 random hex chars.
   assert.match(peer.id, /^[0-9a-f]{32}$/);
   await delay(0);
+});
+
+test('Singleton returns one shared Peer, made with the first options', () => {
+  const first = Singleton({ name: 'shared' });
+  onCleanup(() => first.close());
+  assert.ok(first instanceof Peer);
+  assert.equal(Singleton(), first);
+  assert.equal(Singleton({ name: 'other' }), first);
+  assert.equal(first.name, 'shared');
 });
