@@ -10,18 +10,16 @@ import {
   AlreadyListeningError,
   AuthError,
   CloseCode,
-  ConnectionClosedError,
-  HandshakeTimeoutError,
   InvalidArgumentError,
   PeerClosedError,
   RoletalkError,
 } from '../errors';
-import { Keyring, equalHex, hmacInline, newChallenge, type HmacFn } from '../auth/keyring';
+import { Keyring, hmacInline, type HmacFn } from '../auth/keyring';
+import { driveHandshake } from '../engine/handshake-driver';
 import { BufferPool, defaultPool } from '../protocol/buffer-pool';
 import { FrameType, PROTOCOL_VERSION, Timing } from '../protocol/constants';
 import type { PeerInfo } from '../protocol/decoder';
 import { FrameEncoder } from '../protocol/encoder';
-import { Handshake, type HandshakeAction } from '../protocol/handshake';
 import { DEFAULT_WRITE_BATCH, type Connection, type HeartbeatOptions, type WriteBatch } from '../transport/connection';
 import type { Transport } from '../transport/transport';
 import { WsTransport } from '../transport/ws-transport';
@@ -342,72 +340,29 @@ export class Peer extends EventEmitter implements PeerEngine, Routes {
   // ---- connections and the handshake ---------------------------------------------------
 
   private runHandshake(conn: Connection, address: string | undefined): Promise<Unit> {
-    return new Promise<Unit>((resolve, reject) => {
-      this.handshaking.add(conn);
-      /** The roles our CONFIRMED on this connection listed, to catch changes made meanwhile. */
-      let confirmedRoles: string[] = [];
-      const handshake = new Handshake({
-        keys: this.auth.keys,
-        confirmation: () => {
-          const data = this.confirmation();
-          confirmedRoles = data.roles;
-          return data;
-        },
-        challenge: newChallenge,
-        equal: equalHex,
-      });
-      let unit: Unit | undefined;
-      let failed: RoletalkError | undefined;
-      const timer = setTimeout(() => act(handshake.timeout(new HandshakeTimeoutError(this.handshakeTimeout))), this.handshakeTimeout);
-      const act = (actions: HandshakeAction[]): void => {
-        for (const action of actions) {
-          switch (action.kind) {
-            case 'send':
-              conn.send(action.frame);
-              break;
-            case 'hmac': {
-              const result = this.hmac(action.key, action.message);
-              if (typeof result === 'string') act(handshake.hmacDone(result));
-              else result.then((hex) => act(handshake.hmacDone(hex)), (err: Error) => act(handshake.timeout(new AuthError(err.message))));
-              break;
-            }
-            case 'success':
-              clearTimeout(timer);
-              this.handshaking.delete(conn);
-              if (action.remote.id === this.id) {
-                // Dialed itself (an address of its own, or an acquaintance loop).
-                failed = new AuthError('The remote peer is this peer');
-                conn.close(CloseCode.HANDSHAKE_FAILED, failed.message);
-                reject(failed);
-                return;
-              }
-              unit = this.attach(conn, action.remote, address);
-              this.announceMissedRoles(unit, conn, confirmedRoles);
-              resolve(unit);
-              break;
-            case 'frame':
-              unit?.handleFrame(action.frame, conn);
-              break;
-            case 'fail':
-              clearTimeout(timer);
-              this.handshaking.delete(conn);
-              failed = action.error;
-              this.emit('auth_error', action.error);
-              conn.close(CloseCode.HANDSHAKE_FAILED, action.error.message);
-              reject(action.error);
-              break;
-          }
-        }
-      };
-      conn.onFrame = (frame) => act(handshake.receive(frame));
-      conn.onClose = (code, reason) => {
-        clearTimeout(timer);
-        this.handshaking.delete(conn);
-        this.connDialers.delete(conn);
-        if (unit === undefined && failed === undefined) reject(new ConnectionClosedError(code, reason));
-      };
-      act(handshake.start());
+    this.handshaking.add(conn);
+    const done = driveHandshake(conn, {
+      keys: this.auth.keys,
+      hmac: this.hmac,
+      timeout: this.handshakeTimeout,
+      confirmation: () => this.confirmation(),
+      accept: (remote, sent) => {
+        // Dialed itself (an address of its own, or an acquaintance loop).
+        if (remote.id === this.id) throw new AuthError('The remote peer is this peer');
+        const unit = this.attach(conn, remote, address);
+        this.announceMissedRoles(unit, conn, sent.roles);
+        return unit;
+      },
+      failed: (error) => this.emit('auth_error', error),
     });
+    const forget = (): void => {
+      this.handshaking.delete(conn);
+    };
+    done.then(forget, () => {
+      forget();
+      this.connDialers.delete(conn);
+    });
+    return done;
   }
 
   /**
