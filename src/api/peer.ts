@@ -454,6 +454,11 @@ export class Peer extends EventEmitter implements PeerEngine, Routes {
     unit.closeConnections(CloseCode.INTENTIONAL, 'intentionally closed');
   }
 
+  /** @internal */
+  stopRedial(conn: Connection): void {
+    this.connDialers.get(conn)?.stop();
+  }
+
   /** @internal A malformed frame: close that one connection with the reason. */
   protocolError(unit: Unit, conn: Connection, error: RoletalkError): void {
     this.emit('protocol_error', error, unit);

@@ -46,6 +46,8 @@ export class Unit extends EventEmitter {
   /** @internal open streams and stream requests */ readonly streams = new StreamRegistry();
   /** @internal */ closed = false;
 
+  /** What users see of each connection (`connections`), made once per connection. */
+  private readonly facades = new Map<Connection, UnitConnection>();
   private nextCorr = 0;
   private rr = 0;
 
@@ -73,9 +75,37 @@ export class Unit extends EventEmitter {
     return { ...this.tags };
   }
 
-  /** The open connections to this unit. */
+  /**
+   * The open connections to this unit. Closing or terminating one of them is closing it on
+   * purpose (PROTOCOL.md §8): a connection this side dialed is then not redialed.
+   */
   get connections(): UnitConnection[] {
-    return this.conns.slice();
+    return this.conns.map((conn) => this.facade(conn));
+  }
+
+  private facade(conn: Connection): UnitConnection {
+    let facade = this.facades.get(conn);
+    if (facade === undefined) {
+      const engine = this.engine;
+      facade = {
+        id: conn.id,
+        outbound: conn.outbound,
+        remoteAddress: conn.remoteAddress,
+        get bufferedAmount() {
+          return conn.bufferedAmount;
+        },
+        close(code?: number, reason?: string) {
+          engine.stopRedial(conn);
+          conn.close(code, reason);
+        },
+        terminate() {
+          engine.stopRedial(conn);
+          conn.terminate();
+        },
+      };
+      this.facades.set(conn, facade);
+    }
+    return facade;
   }
 
   /**
@@ -290,6 +320,7 @@ export class Unit extends EventEmitter {
   removeConnection(conn: Connection): boolean {
     const i = this.conns.indexOf(conn);
     if (i !== -1) this.conns.splice(i, 1);
+    this.facades.delete(conn);
     this.streams.connectionClosed(conn);
     return this.conns.length === 0;
   }
