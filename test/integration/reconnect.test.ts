@@ -197,3 +197,24 @@ test('unit.close() and peer.close() close the connection with 4000 and a reason'
   assert.equal((await second.waitClose(2000)).code, 4000);
   assert.equal(server.units.length, 0);
 });
+
+test('a dialed connection closed on purpose by this side is not redialed; the others stay', async () => {
+  const server = await listeningPeer();
+  const client = newPeer();
+  const { unit } = await client.connect(urlOf(server));
+  await client.connect(urlOf(server));
+  await client.connect(urlOf(server));
+  assert.equal(unit.connections.length, 3);
+  let reconnects = 0;
+  client.on('reconnect_success', () => reconnects++);
+  unit.connections[0]!.close(4000, 'fewer connections');
+  unit.connections[1]!.terminate();
+  await eventually(() => unit.connections.length === 1);
+  await delay(150);
+  assert.equal(reconnects, 0);
+  assert.equal(unit.connections.length, 1);
+  // The remaining connection is still permanent: the remote closing it brings it back.
+  const back = waitFor<[Reconnected]>(client, 'reconnect_success');
+  server.units[0]!.close();
+  assert.equal((await back)[0].unit.connections.length, 1);
+});
