@@ -1,7 +1,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { RejectedError, type Context, type Peer } from '../../src';
-import { closeAll, listeningPeer, newPeer, urlOf, waitFor, delay, eventually } from '../helpers/peers';
+import { RejectedError, UnitClosedError, type Context, type Peer } from '../../src';
+import { closeAll, listeningPeer, newPeer, urlOf, waitFor, delay, eventually, within } from '../helpers/peers';
 
 // Survey, broadcast and round-robin over several units of one role (PROTOCOL.md §4).
 
@@ -138,4 +138,21 @@ test('request and send with an explicit unit go to that unit only', async () => 
   await eventually(() => notes.length === 3);
   await delay(20);
   assert.deepEqual(notes, ['s2', 's2', 's2']);
+});
+
+test('a unit that goes away during a survey is reported through its callback', async () => {
+  const { servers, client } = await mesh(2);
+  servers[0]!.role('svc').onRequest('hang', () => new Promise(() => {}));
+  servers[1]!.role('svc').onRequest('hang', () => 'answered');
+  const outcomes: string[] = [];
+  const done = new Promise<void>((resolve) => {
+    client.destination('svc').survey('hang', null, (err, ctx) => {
+      outcomes.push(err ? `${err.constructor.name}` : String(ctx!.data));
+      if (outcomes.length === 2) resolve();
+    });
+  });
+  await eventually(() => outcomes.length === 1);
+  await servers[0]!.close();
+  await within(done, 2000, 'the second callback');
+  assert.deepEqual(outcomes, ['answered', UnitClosedError.name]);
 });

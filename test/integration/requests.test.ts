@@ -1,6 +1,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  InvalidArgumentError,
   NoUnitError,
   RejectedError,
   RequestTimeoutError,
@@ -416,4 +417,61 @@ test('a second listening peer on another port serves independently', async () =>
   const names = new Set<unknown>();
   for (let i = 0; i < 4; i++) names.add((await c.destination('who').request('name', null)).data);
   assert.deepEqual([...names].sort(), ['a', 'b']);
+});
+
+test('large payloads and unicode role and event names travel intact', async () => {
+  const { client } = await connectedPair({
+    setup: (server) => {
+      server.role('données ✓').onRequest('écho 😀', (ctx) => ctx.data);
+    },
+  });
+  const dest = client.destination('données ✓');
+  const big = Buffer.alloc(8 << 20);
+  for (let i = 0; i < big.length; i += 4096) big[i] = i & 0xff;
+  const ctx = await dest.request('écho 😀', big);
+  assert.equal(ctx.type, 'binary');
+  assert.ok(big.equals(ctx.data as Buffer));
+  const text = 'ж'.repeat(1 << 20);
+  assert.equal((await dest.request('écho 😀', text)).data, text);
+  const obj = { list: Array.from({ length: 50_000 }, (_, i) => ({ i, s: String(i) })) };
+  assert.deepEqual((await dest.request('écho 😀', obj)).data, obj);
+});
+
+test('values JSON cannot carry: null like the original, or a typed error at once', async () => {
+  const { client } = await connectedPair({
+    setup: (server) => {
+      const role = server.role('enc');
+      role.onRequest('echo', (ctx) => ctx.data);
+      role.onRequest('bigint-inside', () => ({ a: 1n }));
+      role.onRequest('circular', () => {
+        const o: Record<string, unknown> = {};
+        o.self = o;
+        return o;
+      });
+      role.onRequest('typed-array', () => new Uint8Array([1, 2, 3]));
+    },
+  });
+  const dest = client.destination('enc');
+  // BigInt, functions and symbols go as null, as the original sends them.
+  for (const value of [10n, () => 1, Symbol('s')]) {
+    const ctx = await dest.request('echo', value);
+    assert.equal(ctx.type, 'null');
+    assert.equal(ctx.data, null);
+  }
+  const bytes = await dest.request('echo', new Uint8Array([9, 8]));
+  assert.equal(bytes.type, 'binary');
+  assert.deepEqual([...(bytes.data as Buffer)], [9, 8]);
+  assert.deepEqual([...((await dest.request('typed-array', null)).data as Buffer)], [1, 2, 3]);
+  // An object JSON cannot write is refused before anything is sent.
+  const circular: Record<string, unknown> = {};
+  circular.self = circular;
+  assert.throws(() => dest.request('echo', { a: 1n }), InvalidArgumentError);
+  assert.throws(() => dest.request('echo', circular), InvalidArgumentError);
+  assert.throws(() => dest.send('echo', circular), InvalidArgumentError);
+  // A response JSON cannot write rejects the request with the reason.
+  const err = await rejectionOf(dest.request('bigint-inside', null));
+  assert.ok(err instanceof RejectedError);
+  assert.match(err.message, /BigInt/);
+  assert.match((await rejectionOf(dest.request('circular', null))).message, /circular/);
+  assert.equal((await dest.request('echo', 'after')).data, 'after');
 });
