@@ -1,7 +1,8 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
-import { UnitClosedError, type Unit } from '../../src';
+import { ConnectionClosedError, InvalidArgumentError, UnitClosedError, type Unit } from '../../src';
+import { WebSocketServer } from 'ws';
 import { RawPeer } from '../helpers/raw-peer';
 import {
   closeAll,
@@ -14,6 +15,7 @@ import {
   RawServer,
   urlOf,
   waitFor,
+  within,
 } from '../helpers/peers';
 
 // Reconnection (PROTOCOL.md §8) and heartbeats (§1).
@@ -217,4 +219,77 @@ test('a dialed connection closed on purpose by this side is not redialed; the ot
   const back = waitFor<[Reconnected]>(client, 'reconnect_success');
   server.units[0]!.close();
   assert.equal((await back)[0].unit.connections.length, 1);
+});
+
+test('connect: a bad address throws at once; a refused or closed first connection rejects and is not retried', async () => {
+  const client = newPeer();
+  assert.throws(() => client.connect('http://127.0.0.1:1'), InvalidArgumentError);
+  assert.throws(() => client.connect(42 as unknown as string), InvalidArgumentError);
+  let fails = 0;
+  client.on('reconnect_fail', () => fails++);
+
+  const gone = await listeningPeer();
+  const address = urlOf(gone);
+  await gone.close();
+  const refused = await client.connect(address).then(
+    () => assert.fail('connected'),
+    (e: Error & { code?: string }) => e,
+  );
+  assert.equal(refused.code, 'ECONNREFUSED');
+
+  // A server that accepts the WebSocket and closes it before any handshake.
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  await new Promise((resolve) => wss.once('listening', resolve));
+  onCleanup(() => new Promise((resolve) => wss.close(resolve)));
+  let accepted = 0;
+  wss.on('connection', (ws) => {
+    accepted++;
+    ws.close(4321, 'not today');
+  });
+  const closed = await client.connect(`ws://127.0.0.1:${(wss.address() as { port: number }).port}`).then(
+    () => assert.fail('connected'),
+    (e: Error) => e,
+  );
+  assert.ok(closed instanceof ConnectionClosedError, closed.constructor.name);
+  assert.equal((closed as ConnectionClosedError).code, 'RT_ERR_CONNECTION_CLOSED');
+  await delay(100);
+  assert.equal(accepted, 1, 'no retry of a failed first connection');
+  assert.equal(fails, 0);
+  assert.equal(client.units.length, 0);
+});
+
+test('close() is idempotent and resolves on a peer that never listened', async () => {
+  const lonely = newPeer();
+  await lonely.close();
+  await lonely.close();
+  const { server, client } = await connectedPair();
+  let serverCloses = 0;
+  server.on('close', () => serverCloses++);
+  await within(Promise.all([server.close(), server.close(), client.close()]), 3000, 'closing twice');
+  await server.close();
+  assert.ok(serverCloses >= 1);
+  assert.equal(server.units.length, 0);
+  assert.throws(() => server.listen(0), /closed/);
+});
+
+test('a reply made after the requester went away goes nowhere, quietly', async () => {
+  let replied = false;
+  const { server, client } = await connectedPair({
+    setup: (server) =>
+      server.role('svc').onRequest('slow', async () => {
+        await delay(60);
+        replied = true;
+        return 'late';
+      }),
+  });
+  const errors: unknown[] = [];
+  server.on('error', (e) => errors.push(e));
+  const pending = client.destination('svc').request('slow', null).catch((e: Error) => e);
+  await delay(10);
+  await client.close();
+  assert.ok((await pending) instanceof UnitClosedError);
+  await eventually(() => replied, 2000, 'the handler replied');
+  await delay(20);
+  assert.deepEqual(errors, []);
+  assert.equal(server.units.length, 0);
 });
