@@ -16,6 +16,10 @@ export interface E2eOptions {
   windows: number[];
   payloads: number[];
   ioThreads: number[];
+  /** Units serving the role in the broadcast and survey cases. */
+  units: number;
+  /** writeBatch.frames settings to compare with the default (1: every frame on its own). */
+  writeBatches: number[];
   baselines: boolean;
   log: (line: string) => void;
 }
@@ -66,7 +70,9 @@ function requestCases(options: E2eOptions, impl: Row['impl']): CaseSpec[] {
     for (const p of options.payloads.filter((p) => p !== 64)) {
       cases.push({ name: 'throughput', connections: 1, window: 64, payload: p, seconds });
     }
-    cases.push({ name: 'messages', connections: 1, window: 1, payload: 64, count: options.quick ? 20000 : 200000 });
+    for (const c of options.connections) {
+      cases.push({ name: 'messages', connections: c, window: 1, payload: 64, count: options.quick ? 20000 : 200000 });
+    }
     cases.push({ name: 'stream', connections: 1, window: 1, payload: 65536, bytes: options.quick ? 16 << 20 : 128 << 20 });
   }
   return cases;
@@ -98,18 +104,18 @@ export async function runE2e(options: E2eOptions): Promise<Row[]> {
       }
     }
   }
-  // The effect of write batching: every frame written on its own, the same cases.
-  if (options.mesh === null) {
-    const server = await startServer({ impl: 'roletalk', peers: 1, ioThreads: 0, port: 0, writeBatch: 1 });
+  // The effect of write batching: the same cases with other batch sizes (1: no batching).
+  for (const writeBatch of options.mesh === null ? options.writeBatches : []) {
+    const server = await startServer({ impl: 'roletalk', peers: 1, ioThreads: 0, port: 0, writeBatch });
     try {
       const cases = requestCases(options, 'roletalk').filter((c) => c.name === 'throughput' && c.payload === 64 && c.connections === 1);
-      rows.push(...(await runClient({ kind: 'run', impl: 'roletalk', addresses: server.addresses, cases, ioThreads: 0, writeBatch: 1 }, options.log)));
+      rows.push(...(await runClient({ kind: 'run', impl: 'roletalk', addresses: server.addresses, cases, ioThreads: 0, writeBatch }, options.log)));
     } finally {
       server.child.kill();
     }
   }
   for (const impl of options.baselines ? (['roletalk', 'ws'] as const) : (['roletalk'] as const)) {
-    const server = await startServer({ impl, peers: 3, ioThreads: 0, port: 0 });
+    const server = await startServer({ impl, peers: options.units, ioThreads: 0, port: 0 });
     try {
       rows.push(...(await runClient({ kind: 'run', impl, addresses: server.addresses, cases: fanoutCases(options), ioThreads: 0 }, options.log)));
     } finally {
