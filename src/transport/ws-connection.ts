@@ -2,9 +2,8 @@ import type { Socket } from 'node:net';
 import WebSocket from 'ws';
 import { CloseCode } from '../errors';
 import type { BufferPool } from '../protocol/buffer-pool';
+import { ConnectionBase } from './connection-base';
 import { DEFAULT_WRITE_BATCH, type Connection, type HeartbeatOptions, type WriteBatch } from './connection';
-
-let nextConnectionId = 1;
 
 const SEND_OPTIONS = { binary: true, compress: false } as const;
 
@@ -15,18 +14,13 @@ const SEND_OPTIONS = { binary: true, compress: false } as const;
  * uncorks it (ws corks around each frame too; corks nest), and a batch that reaches
  * `batch.frames` frames or `batch.bytes` bytes is flushed at once. Without the cap two busy
  * peers fall into lockstep, each idle while the other works through a whole window; with it
- * they overlap (see BENCHMARKS.md: 16 frames doubled pipelined throughput over no cap). Heartbeats follow PROTOCOL.md §1: ping every interval, drop the
- * connection at once (terminate, not close: a gone peer never answers a close handshake) when
+ * they overlap (see BENCHMARKS.md: 16 frames doubled pipelined throughput over no cap).
+ *
+ * Heartbeats follow PROTOCOL.md §1: ping every interval, drop the connection at once (terminate, not close: a gone peer never answers a close handshake) when
  * no pong comes within the timeout.
  */
-export class WsConnection implements Connection {
-  readonly id = nextConnectionId++;
+export class WsConnection extends ConnectionBase implements Connection {
   readonly remoteAddress: string;
-  /** Frames that arrived before the engine set `onFrame` (between 'open' and the handshake). */
-  private early: Buffer[] | null = [];
-  private frameHandler: (frame: Buffer) => void = (frame) => this.early?.push(frame);
-  private closeHandler: ((code: number, reason: string) => void) | null = null;
-  private closedWith: [number, string] | null = null;
 
   private readonly socket: Socket | null;
   /** Frames and bytes written since the socket was corked (0: not corked). */
@@ -46,6 +40,7 @@ export class WsConnection implements Connection {
     private readonly heartbeatOptions: HeartbeatOptions,
     private readonly batch: WriteBatch = DEFAULT_WRITE_BATCH,
   ) {
+    super();
     // ws keeps the net.Socket private; corking it is the one reach inside ws we rely on.
     this.socket = (ws as unknown as { _socket: Socket | null })._socket;
     this.remoteAddress = this.socket ? `${this.socket.remoteAddress}:${this.socket.remotePort}` : '';
@@ -59,26 +54,6 @@ export class WsConnection implements Connection {
       this.heartbeat = setInterval(this.ping, heartbeatOptions.interval);
       this.heartbeat.unref();
     }
-  }
-
-  get onFrame(): (frame: Buffer) => void {
-    return this.frameHandler;
-  }
-
-  set onFrame(handler: (frame: Buffer) => void) {
-    this.frameHandler = handler;
-    const early = this.early;
-    this.early = null;
-    if (early !== null) for (const frame of early) handler(frame);
-  }
-
-  get onClose(): (code: number, reason: string) => void {
-    return this.closeHandler ?? (() => {});
-  }
-
-  set onClose(handler: (code: number, reason: string) => void) {
-    this.closeHandler = handler;
-    if (this.closedWith !== null) handler(...this.closedWith);
   }
 
   get bufferedAmount(): number {
@@ -150,15 +125,15 @@ export class WsConnection implements Connection {
       this.close(CloseCode.PROTOCOL_ERROR, 'Text messages are not part of the protocol');
       return;
     }
-    this.frameHandler(data);
+    this.deliver(data);
   };
 
   private readonly handleClose = (code: number, reason: Buffer): void => {
     if (this.closed) return;
     this.closed = true;
     this.stopHeartbeat();
-    this.closedWith = this.localCloseCode !== 0 ? [this.localCloseCode, this.localCloseReason] : [code, reason.toString()];
-    this.closeHandler?.(...this.closedWith);
+    if (this.localCloseCode !== 0) this.reportClose(this.localCloseCode, this.localCloseReason);
+    else this.reportClose(code, reason.toString());
   };
 
   private readonly ping = (): void => {
