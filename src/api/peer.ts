@@ -23,6 +23,7 @@ import { FrameEncoder } from '../protocol/encoder';
 import { DEFAULT_WRITE_BATCH, type Connection, type HeartbeatOptions, type WriteBatch } from '../transport/connection';
 import type { Transport } from '../transport/transport';
 import { WsTransport } from '../transport/ws-transport';
+import { ThreadedTransport } from '../transport/threads/threaded-transport';
 import { Acquaintance } from '../engine/acquaintance';
 import { Dialer } from '../engine/dialer';
 import { Dispatcher, type Routes } from '../engine/dispatcher';
@@ -59,6 +60,12 @@ export interface PeerOptions {
    * although they never dialed it. `true`: `ws://<listen host or 127.0.0.1>:<port>` once listening.
    */
   advertise?: string | boolean;
+  /**
+   * Threads that own this peer's sockets (WebSocket framing, masking, heartbeats, writes), so
+   * its connections stay alive and fast while the main thread is busy. Default 0 (sockets on
+   * the main thread), or the environment variable ROLETALK_IO_THREADS.
+   */
+  ioThreads?: number;
 }
 
 export interface ListenOptions {
@@ -118,7 +125,11 @@ export class Peer extends EventEmitter implements PeerEngine, Routes {
   private readonly wsTransport: WsTransport;
   /** Where dialed and listened connections live (the main thread unless I/O threads are on). */
   private readonly transport: Transport;
+  /** I/O threads owning the sockets (0: the main thread). */
+  readonly ioThreads: number;
   private listening = false;
+  /** The transport the listener runs on. */
+  private listener: Transport | undefined;
   private advertise: string | boolean;
   private rolesCounter = 0;
   private rolesRoundScheduled = false;
@@ -152,7 +163,12 @@ export class Peer extends EventEmitter implements PeerEngine, Routes {
     if (!Number.isInteger(batch.frames) || batch.frames < 1) throw new InvalidArgumentError('writeBatch.frames', 'an integer >= 1', batch.frames);
     if (!(batch.bytes >= 0)) throw new InvalidArgumentError('writeBatch.bytes', 'a number >= 0', batch.bytes);
     this.wsTransport = new WsTransport(this.encoder.pool, this.heartbeat, batch);
-    this.transport = this.wsTransport;
+    const ioThreads = options.ioThreads ?? Number(process.env.ROLETALK_IO_THREADS ?? 0);
+    if (!Number.isInteger(ioThreads) || ioThreads < 0 || ioThreads > 64) {
+      throw new InvalidArgumentError('ioThreads', 'an integer from 0 to 64', options.ioThreads ?? process.env.ROLETALK_IO_THREADS);
+    }
+    this.ioThreads = ioThreads;
+    this.transport = ioThreads > 0 ? new ThreadedTransport(ioThreads, this.encoder.pool, this.heartbeat, batch) : this.wsTransport;
     this.dispatcher = new Dispatcher(this);
     const peer = this;
     this.acquaintance = new Acquaintance({
@@ -262,7 +278,10 @@ export class Peer extends EventEmitter implements PeerEngine, Routes {
       throw new InvalidArgumentError('port', 'an integer from 0 to 65535', opts.port);
     }
     this.listening = true;
-    const promise = this.transport.listen(opts, this.inbound).then(
+    // A server of the user's lives on this thread, so its connections do too.
+    const transport = opts.server !== undefined ? this.wsTransport : this.transport;
+    this.listener = transport;
+    const promise = transport.listen(opts, this.inbound).then(
       (port) => {
         this.port = port;
         if (this.advertise === true) {
@@ -520,11 +539,12 @@ export class Peer extends EventEmitter implements PeerEngine, Routes {
     grace.unref();
     if (this.listening) {
       this.listening = false;
-      waits.push(this.transport.closeListener());
+      waits.push((this.listener ?? this.transport).closeListener());
     }
     await Promise.all(waits);
     clearTimeout(grace);
     await this.transport.shutdown();
+    if (this.transport !== this.wsTransport) await this.wsTransport.shutdown();
     this.emit('close');
   }
 }

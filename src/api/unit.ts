@@ -314,6 +314,11 @@ export class Unit extends EventEmitter {
   /** @internal Adds a connection that completed its handshake with this unit's peer. */
   addConnection(conn: Connection): void {
     this.conns.push(conn);
+    conn.onUndelivered = (frame) => {
+      // Stream data belongs to its connection (§6) and dies with it; anything else may take
+      // another connection of this unit.
+      if (frame[0] !== FrameType.STREAM_DATA) this.sendFrame(frame);
+    };
   }
 
   /** @internal Removes a closed connection; returns true when it was the last. */

@@ -33,6 +33,12 @@ export interface Connection {
   onFrame: (frame: Buffer) => void;
   /** Set by the engine: called once when the connection is gone (at once if it already is). */
   onClose: (code: number, reason: string) => void;
+  /**
+   * Set by the engine: frames this connection accepted but could not write because it was
+   * already closing (an I/O thread learns of a close after the main thread sent). They never
+   * reached the socket, so sending them on another connection cannot duplicate them.
+   */
+  onUndelivered?: (frame: Buffer) => void;
 }
 
 export interface HeartbeatOptions {

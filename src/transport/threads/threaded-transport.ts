@@ -1,0 +1,305 @@
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type WebSocket from 'ws';
+import { CloseCode } from '../../errors';
+import type { BufferPool } from '../../protocol/buffer-pool';
+import { ConnectionBase } from '../connection-base';
+import type { Connection, HeartbeatOptions, WriteBatch } from '../connection';
+import type { ListenSpec, Transport } from '../transport';
+import { FrameBatch, forEachFrame } from './frame-batch';
+import { MAX_SLOTS, type FromIo, type IoThreadData, type ToIo } from './messages';
+
+/**
+ * Sockets in I/O threads (the `ioThreads` option). Node cannot move a socket between threads,
+ * so each connection lives where it was made: dialed connections are spread round-robin over
+ * the threads; inbound ones go to every thread when the platform lets several threads listen
+ * on one port (`reusePort`, Node 22.12+ on Linux), else to the first thread.
+ */
+
+/** Whether this Node lets several threads listen on one port. */
+export const canReusePort = (() => {
+  const [major, minor] = process.versions.node.split('.').map(Number) as [number, number];
+  return process.platform === 'linux' && (major > 22 || (major === 22 && minor >= 12));
+})();
+
+class IoThread {
+  readonly worker: Worker;
+  readonly shared: Int32Array;
+  readonly connections = new Map<number, ThreadConnection>();
+  /** Closed connections by slot, until the slot is reused: frames bounced back find them. */
+  private readonly retired = new Map<number, ThreadConnection>();
+  readonly toIo: FrameBatch;
+  private readonly waiting = new Map<number, (message: FromIo) => void>();
+  private nextReq = 1;
+  private holds = 0;
+
+  constructor(
+    heartbeat: HeartbeatOptions,
+    batch: WriteBatch,
+    private readonly onInbound: (conn: ThreadConnection) => void,
+    private readonly pool: BufferPool,
+  ) {
+    const sab = new SharedArrayBuffer(MAX_SLOTS * 2 * Int32Array.BYTES_PER_ELEMENT);
+    this.shared = new Int32Array(sab);
+    const data: IoThreadData = { heartbeat, batch, shared: sab };
+    this.worker = new Worker(path.join(__dirname, 'io-thread.js'), { workerData: data });
+    this.worker.on('message', (message: FromIo) => this.receive(message));
+    this.worker.on('error', (err) => {
+      // An I/O thread that dies takes its connections with it; they close like any other.
+      for (const conn of [...this.connections.values()]) conn.gone(1011, `I/O thread failed: ${err.message}`);
+    });
+    this.worker.unref();
+    this.toIo = new FrameBatch((buf, index) => this.post({ t: 'send', buf, index }, [buf, index.buffer as ArrayBuffer]));
+  }
+
+  post(message: ToIo, transfer: ArrayBuffer[] = []): void {
+    this.worker.postMessage(message, transfer);
+  }
+
+  /** Asks the thread something; the process stays alive until the answer comes. */
+  request(make: (req: number) => ToIo): Promise<FromIo> {
+    const req = this.nextReq++;
+    this.hold(1);
+    return new Promise((resolve) => {
+      this.waiting.set(req, (message) => {
+        this.hold(-1);
+        resolve(message);
+      });
+      this.post(make(req));
+    });
+  }
+
+  /** The thread keeps the process alive while it has a listener or a connection. */
+  hold(delta: number): void {
+    const before = this.holds;
+    this.holds += delta;
+    if (before === 0 && this.holds > 0) this.worker.ref();
+    else if (before > 0 && this.holds === 0) this.worker.unref();
+  }
+
+  private receive(message: FromIo): void {
+    switch (message.t) {
+      case 'frames':
+        forEachFrame(message.buf, message.index, (slot, frame) => this.connections.get(slot)?.frame(frame));
+        return;
+      case 'bounced':
+        forEachFrame(message.buf, message.index, (slot, frame) => {
+          const conn = this.connections.get(slot) ?? this.retired.get(slot);
+          conn?.onUndelivered?.(frame);
+        });
+        return;
+      case 'closed': {
+        const conn = this.connections.get(message.slot);
+        if (conn === undefined) return;
+        this.connections.delete(message.slot);
+        this.retired.set(message.slot, conn);
+        conn.gone(message.code, message.reason);
+        // Frames already batched for the slot go first; the thread bounces them back.
+        this.toIo.flush();
+        this.post({ t: 'release', slot: message.slot });
+        return;
+      }
+      case 'opened': {
+        const conn = new ThreadConnection(this, message.slot, message.outbound, message.remoteAddress, this.pool);
+        conn.url = message.url;
+        this.retired.delete(message.slot);
+        this.connections.set(message.slot, conn);
+        this.hold(1);
+        if (message.req === -1) this.onInbound(conn);
+        else this.settle(message.req, message, conn);
+        return;
+      }
+      default:
+        this.settle(message.req, message);
+    }
+  }
+
+  private settle(req: number, message: FromIo, conn?: ThreadConnection): void {
+    const resolve = this.waiting.get(req);
+    this.waiting.delete(req);
+    if (resolve !== undefined) resolve(conn !== undefined ? ({ ...message, conn } as unknown as FromIo) : message);
+  }
+}
+
+/** A connection owned by an I/O thread, as the main thread sees it. */
+export class ThreadConnection extends ConnectionBase implements Connection {
+  private closed = false;
+  onUndelivered: ((frame: Buffer) => void) | undefined = undefined;
+  /** The address dialed, for outbound connections. */
+  url = '';
+  private facade: ThreadSocket | undefined;
+
+  constructor(
+    private readonly thread: IoThread,
+    private readonly slot: number,
+    readonly outbound: boolean,
+    readonly remoteAddress: string,
+    private readonly pool: BufferPool,
+  ) {
+    super();
+  }
+
+  /** Read from the table the I/O thread keeps, plus what still waits in this thread's batch. */
+  get bufferedAmount(): number {
+    return Atomics.load(this.thread.shared, 2 * this.slot) + this.thread.toIo.pendingBytes;
+  }
+
+  get open(): boolean {
+    return !this.closed && Atomics.load(this.thread.shared, 2 * this.slot + 1) === 1;
+  }
+
+  send(frame: Buffer): void {
+    if (this.open) this.thread.toIo.add(this.slot, frame);
+    // Copied into the batch: the pooled frame can be reused at once.
+    this.pool.release(frame);
+  }
+
+  close(code: number = CloseCode.INTENTIONAL, reason = ''): void {
+    if (this.closed) return;
+    this.thread.toIo.flush();
+    this.thread.post({ t: 'close', slot: this.slot, code, reason });
+  }
+
+  terminate(): void {
+    if (this.closed) return;
+    this.thread.toIo.flush();
+    this.thread.post({ t: 'terminate', slot: this.slot });
+  }
+
+  /**
+   * What `peer.connect()` returns as `ws` for a connection in an I/O thread: the WebSocket
+   * itself lives in the other thread, so this stands in for the parts that make sense here.
+   */
+  get ws(): ThreadSocket {
+    if (this.facade === undefined) {
+      const conn = this;
+      this.facade = {
+        url: this.url,
+        get readyState() {
+          return conn.open ? 1 : conn.closed ? 3 : 2;
+        },
+        get bufferedAmount() {
+          return conn.bufferedAmount;
+        },
+        close: (code?: number, reason?: string) => conn.close(code, reason),
+        terminate: () => conn.terminate(),
+      };
+    }
+    return this.facade;
+  }
+
+  /** @internal */
+  frame(frame: Buffer): void {
+    this.deliver(frame);
+  }
+
+  /** @internal */
+  gone(code: number, reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.thread.hold(-1);
+    this.reportClose(code, reason);
+  }
+}
+
+/** The stand-in for a WebSocket owned by an I/O thread. */
+export interface ThreadSocket {
+  readonly url: string;
+  readonly readyState: number;
+  readonly bufferedAmount: number;
+  close(code?: number, reason?: string): void;
+  terminate(): void;
+}
+
+export class ThreadedTransport implements Transport {
+  private readonly threads: IoThread[] = [];
+  private nextDial = 0;
+  private listeningOn: IoThread[] = [];
+  private onConnection: ((conn: Connection) => void) | undefined;
+
+  constructor(
+    readonly size: number,
+    private readonly pool: BufferPool,
+    private readonly heartbeat: HeartbeatOptions,
+    private readonly batch: WriteBatch,
+  ) {}
+
+  /** Threads start on first use, so a peer that never connects costs none. */
+  private thread(i: number): IoThread {
+    while (this.threads.length <= i) {
+      this.threads.push(new IoThread(this.heartbeat, this.batch, (conn) => this.onConnection?.(conn), this.pool));
+    }
+    return this.threads[i]!;
+  }
+
+  async dial(address: string, wsOptions: WebSocket.ClientOptions): Promise<Connection> {
+    const thread = this.thread(this.nextDial++ % this.size);
+    const reply = await thread.request((req) => ({ t: 'dial', req, address, options: cloneable(wsOptions) }));
+    if (reply.t === 'opened') {
+      return (reply as unknown as { conn: ThreadConnection }).conn;
+    }
+    const failure = reply as { message: string; code?: string };
+    throw Object.assign(new Error(failure.message), failure.code ? { code: failure.code } : {});
+  }
+
+  async listen(spec: ListenSpec, onConnection: (conn: Connection) => void): Promise<number | undefined> {
+    if (spec.server !== undefined) throw new TypeError('listen({ server }) with ioThreads: use handleUpgrade, or ioThreads: 0');
+    this.onConnection = onConnection;
+    const count = canReusePort ? this.size : 1;
+    let port = spec.port ?? 0;
+    for (let i = 0; i < count; i++) {
+      const thread = this.thread(i);
+      const reply = await thread.request((req) => ({
+        t: 'listen',
+        req,
+        port,
+        host: spec.host,
+        path: spec.path,
+        ssl: spec.ssl as Record<string, unknown> | undefined,
+        reusePort: canReusePort,
+      }));
+      if (reply.t !== 'listening') {
+        await this.closeListener();
+        const failure = reply as { message: string; code?: string };
+        throw Object.assign(new Error(failure.message), failure.code ? { code: failure.code } : {});
+      }
+      // Every further thread listens on the port the first one was given.
+      port = reply.port;
+      thread.hold(1);
+      this.listeningOn.push(thread);
+    }
+    return port;
+  }
+
+  async closeListener(): Promise<void> {
+    const threads = this.listeningOn;
+    this.listeningOn = [];
+    this.onConnection = undefined;
+    await Promise.all(
+      threads.map(async (thread) => {
+        await thread.request((req) => ({ t: 'unlisten', req }));
+        thread.hold(-1);
+      }),
+    );
+  }
+
+  async shutdown(): Promise<void> {
+    await this.closeListener();
+    const threads = this.threads.splice(0);
+    for (const thread of threads) {
+      for (const conn of [...thread.connections.values()]) conn.gone(CloseCode.INTENTIONAL, 'peer closed');
+    }
+    await Promise.all(threads.map((thread) => thread.worker.terminate()));
+  }
+}
+
+/** ws client options that can cross to another thread (functions and agents cannot). */
+function cloneable(options: WebSocket.ClientOptions): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(options)) {
+    if (typeof value === 'function' || (typeof value === 'object' && value !== null && 'createConnection' in value)) continue;
+    out[key] = value;
+  }
+  return out;
+}
+
