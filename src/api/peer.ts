@@ -15,6 +15,7 @@ import {
   RoletalkError,
 } from '../errors';
 import { Keyring, hmacInline, type HmacFn } from '../auth/keyring';
+import { HmacPool } from '../auth/hmac-pool';
 import { driveHandshake } from '../engine/handshake-driver';
 import { BufferPool, defaultPool } from '../protocol/buffer-pool';
 import { FrameType, PROTOCOL_VERSION, Timing } from '../protocol/constants';
@@ -66,6 +67,11 @@ export interface PeerOptions {
    * the main thread), or the environment variable ROLETALK_IO_THREADS.
    */
   ioThreads?: number;
+  /**
+   * Threads that compute handshake HMACs (a piscina pool). Default 0: inline, which is faster
+   * unless the main thread is saturated during a storm of keyed handshakes.
+   */
+  authThreads?: number;
 }
 
 export interface ListenOptions {
@@ -115,6 +121,7 @@ export class Peer extends EventEmitter implements PeerEngine, Routes {
   private readonly heartbeat: HeartbeatOptions;
   private readonly handshakeTimeout: number;
   private readonly hmac: HmacFn;
+  private readonly hmacPool: HmacPool | undefined;
   private readonly createdAt = Date.now();
   private readonly dialers = new Set<Dialer>();
   /** The dialer behind each outbound connection, to redial or stop it. */
@@ -152,7 +159,12 @@ export class Peer extends EventEmitter implements PeerEngine, Routes {
       timeout: options.heartbeat?.timeout ?? Timing.HEARTBEAT_TIMEOUT,
     };
     this.handshakeTimeout = options.handshakeTimeout ?? Timing.HANDSHAKE_TIMEOUT;
-    this.hmac = options.hmac ?? hmacInline;
+    const authThreads = options.authThreads ?? 0;
+    if (!Number.isInteger(authThreads) || authThreads < 0 || authThreads > 64) {
+      throw new InvalidArgumentError('authThreads', 'an integer from 0 to 64', options.authThreads);
+    }
+    this.hmacPool = authThreads > 0 ? new HmacPool(authThreads) : undefined;
+    this.hmac = options.hmac ?? this.hmacPool?.hmac ?? hmacInline;
     const advertise = options.advertise ?? false;
     if (typeof advertise === 'string' ? !/^wss?:\/\//.test(advertise) : typeof advertise !== 'boolean') {
       throw new InvalidArgumentError('advertise', 'a ws:// or wss:// URL or a boolean', advertise);
@@ -545,6 +557,7 @@ export class Peer extends EventEmitter implements PeerEngine, Routes {
     clearTimeout(grace);
     await this.transport.shutdown();
     if (this.transport !== this.wsTransport) await this.wsTransport.shutdown();
+    await this.hmacPool?.close();
     this.emit('close');
   }
 }
