@@ -72,9 +72,14 @@ export class Handshake {
   receive(frame: Buffer): HandshakeAction[] {
     const out: HandshakeAction[] = [];
     if (this.state === State.Failed) return out;
-    if (this.state === State.Done || this.pending !== null) {
-      if (this.state === State.Done) out.push({ kind: 'frame', frame });
-      else this.queue.push(frame);
+    if (this.state === State.Done) {
+      out.push({ kind: 'frame', frame });
+      return out;
+    }
+    // A refusal ends the handshake whatever waits: it is not queued behind a pending HMAC
+    // (the remote closes right after sending it, and the reason must not be lost).
+    if (this.pending !== null && frame[0] !== FrameType.HS_ERROR) {
+      this.queue.push(frame);
       return out;
     }
     this.handle(frame, out);
