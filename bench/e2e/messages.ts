@@ -33,6 +33,8 @@ export interface Row {
   units?: number;
   ioThreads?: number;
   writeBatch?: number;
+  /** 'threads': the I/O-thread comparison, reported in its own table. */
+  group?: 'threads';
   /** Completed operations per second (throughput cases). */
   opsPerSec?: number;
   /** Megabytes (10^6 bytes) per second (stream cases). */
@@ -51,7 +53,10 @@ export interface ClientTask {
   impl: 'roletalk' | 'ws' | 'moleculer';
   addresses: string[];
   cases: CaseSpec[];
+  /** The client peer's ioThreads. */
   ioThreads: number;
+  /** The server peer's ioThreads, recorded in the rows (the I/O-thread cases). */
+  serverIoThreads?: number;
   writeBatch?: number;
 }
 

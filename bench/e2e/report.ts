@@ -54,7 +54,8 @@ function label(r: Row): string {
 
 /** Renders the e2e section of BENCHMARKS.md and writes its charts next to the results. */
 export function renderE2e(result: E2eResult, previous: E2eResult | undefined, chartDir: string, chartLink: string): string {
-  const rows = result.rows;
+  const rows = result.rows.filter((r) => r.group === undefined);
+  const threadRows = result.rows.filter((r) => r.group === 'threads');
   const ours = rows.filter((r) => r.impl === 'roletalk');
   const out: string[] = [];
   out.push('## End to end: roletalk against raw `ws` and Moleculer');
@@ -79,6 +80,7 @@ export function renderE2e(result: E2eResult, previous: E2eResult | undefined, ch
   out.push('');
   out.push(...goals(rows));
   out.push('');
+  if (threadRows.length > 0) out.push(...threadsTable(threadRows), '');
 
   fs.mkdirSync(chartDir, { recursive: true });
   const charts: Array<[string, string]> = [];
@@ -158,4 +160,30 @@ function goals(rows: Row[]): string[] {
   const stream = (impl: Row['impl']): Row | undefined => pick(impl, (r) => r.case === 'stream');
   check('stream MB/s with 64 KiB chunks ours/ws at least 0.9x', ratio(stream('roletalk'), stream('ws')), (v) => v >= 0.9);
   return lines;
+}
+
+/** The I/O-thread comparison: each case with the serving peer's ioThreads 0, 1, 2, ... */
+function threadsTable(rows: Row[]): string[] {
+  const settings = [...new Set(rows.map((r) => r.ioThreads ?? 0))].sort((a, b) => a - b);
+  const cases = rows.filter((r) => (r.ioThreads ?? 0) === settings[0]);
+  const out = [
+    '### I/O threads (`ioThreads` on the serving peer)',
+    '',
+    '`burn` requests make the handler spin 50 µs of CPU on the serving peer\'s main thread, the case I/O threads',
+    'exist for. Ratios are against `ioThreads: 0` in the same run (of time for latency, of rate otherwise).',
+    '',
+    `| case | ${settings.map((s) => `ioThreads ${s}`).join(' | ')} | ${settings.slice(1).map((s) => `${s} vs 0`).join(' | ')} |`,
+    `|---|${settings.map(() => '---|').join('')}${settings.slice(1).map(() => '---|').join('')}`,
+  ];
+  for (const base of cases) {
+    const same = (s: number): Row | undefined =>
+      rows.find((r) => (r.ioThreads ?? 0) === s && r.case === base.case && r.connections === base.connections && r.window === base.window);
+    const cells = settings.map((s) => fmt(same(s)));
+    const ratios = settings.slice(1).map((s) => fmtRatio(ratio(same(s), base), base.p50 !== undefined));
+    out.push(`| ${label({ ...base, ioThreads: 0 })} | ${cells.join(' | ')} | ${ratios.join(' | ')} |`);
+  }
+  const burn = (s: number): Row | undefined => rows.find((r) => r.case === 'burn' && r.connections === 1 && (r.ioThreads ?? 0) === s);
+  const best = Math.max(...settings.slice(1).map((s) => ratio(burn(s), burn(0)) ?? 0));
+  out.push('', `Goal: burning handlers at least 1.3x with I/O threads: **${best.toFixed(2)}x**, ${best >= 1.3 ? 'met' : '**not met**'}.`);
+  return out;
 }

@@ -78,6 +78,17 @@ function requestCases(options: E2eOptions, impl: Row['impl']): CaseSpec[] {
   return cases;
 }
 
+/** The cases that show what I/O threads do: latency, throughput, and handlers that burn CPU. */
+function threadCases(options: E2eOptions): CaseSpec[] {
+  const seconds = options.quick ? 0.4 : 1.5;
+  const cases: CaseSpec[] = [
+    { name: 'rtt', connections: 1, window: 1, payload: 64, count: options.quick ? 400 : 3000 },
+    { name: 'throughput', connections: 1, window: 64, payload: 64, seconds },
+  ];
+  for (const c of options.connections) cases.push({ name: 'burn', connections: c, window: 64, payload: 64, seconds, burnMicros: 50 });
+  return cases;
+}
+
 function fanoutCases(options: E2eOptions): CaseSpec[] {
   return [
     { name: 'broadcast', connections: 1, window: 1, payload: 64, count: options.quick ? 10000 : 100000 },
@@ -94,14 +105,22 @@ export async function runE2e(options: E2eOptions): Promise<Row[]> {
   }
   const impls: Row['impl'][] = options.baselines ? ['roletalk', 'ws', 'moleculer'] : ['roletalk'];
   for (const impl of impls) {
-    for (const ioThreads of impl === 'roletalk' ? options.ioThreads : [0]) {
-      const server = await startServer({ impl, peers: 1, ioThreads, port: 0 });
-      try {
-        const cases = requestCases(options, impl);
-        rows.push(...(await runClient({ kind: 'run', impl, addresses: server.addresses, cases, ioThreads }, options.log)));
-      } finally {
-        server.child.kill();
-      }
+    const server = await startServer({ impl, peers: 1, ioThreads: 0, port: 0 });
+    try {
+      const cases = requestCases(options, impl);
+      rows.push(...(await runClient({ kind: 'run', impl, addresses: server.addresses, cases, ioThreads: 0 }, options.log)));
+    } finally {
+      server.child.kill();
+    }
+  }
+  // I/O threads on the serving side, whose handlers may keep its main thread busy.
+  for (const ioThreads of options.mesh === null ? options.ioThreads : []) {
+    const server = await startServer({ impl: 'roletalk', peers: 1, ioThreads, port: 0 });
+    try {
+      const task = { kind: 'run', impl: 'roletalk', addresses: server.addresses, cases: threadCases(options), ioThreads: 0, serverIoThreads: ioThreads } as const;
+      rows.push(...(await runClient(task, options.log)));
+    } finally {
+      server.child.kill();
     }
   }
   // The effect of write batching: the same cases with other batch sizes (1: no batching).
