@@ -13,6 +13,7 @@ import { saveResult, setOutput, writeReport } from './report';
  *   --windows 1,16,64,256    requests in flight
  *   --payloads 64,4096,65536 payload bytes
  *   --io-threads 0,1,2       the serving peer's ioThreads settings to compare
+ *   --auth-threads 0,2       the serving peer's authThreads settings in the handshake storm
  *   --units 3                units serving the role in broadcast and survey
  *   --write-batch 1          writeBatch.frames settings compared with the default (1: none)
  *   --no-baselines           skip raw ws and Moleculer
@@ -60,6 +61,7 @@ export async function main(argv: string[]): Promise<void> {
       windows: list(args.windows as string | undefined, quick ? [1, 64] : [1, 16, 64, 256]),
       payloads: list(args.payloads as string | undefined, quick ? [64, 65536] : [64, 4096, 65536]),
       ioThreads: list(args['io-threads'] as string | undefined, quick ? [0, 1] : [0, 1, 2]),
+      authThreads: list(args['auth-threads'] as string | undefined, [0, 2]),
       units: list(args.units as string | undefined, [3])[0]!,
       writeBatches: list(args['write-batch'] as string | undefined, [1]),
       baselines: args['no-baselines'] !== true && typeof args.mesh !== 'string',

@@ -188,6 +188,19 @@ async function moleculerDriver(addresses: string[]): Promise<Driver> {
   };
 }
 
+const none = (): Promise<never> => Promise.reject(new Error('no driver for this case'));
+const noDriver: Driver = {
+  units: 1,
+  request: none,
+  burn: none,
+  messages: none,
+  broadcast: none,
+  delivered: none,
+  survey: none,
+  stream: none,
+  close: async () => {},
+};
+
 function micros(ns: number): number {
   return Math.round(ns / 10) / 100;
 }
@@ -220,6 +233,7 @@ async function runCase(driver: Driver, task: ClientTask, spec: CaseSpec): Promis
     units: driver.units,
     ioThreads: task.serverIoThreads ?? task.ioThreads,
     ...(task.serverIoThreads !== undefined ? { group: 'threads' as const } : {}),
+    ...(task.key !== undefined ? { group: 'auth' as const, authThreads: task.serverAuthThreads ?? 0, busyPercent: task.serverBusyPercent ?? 0 } : {}),
     ...(task.writeBatch ? { writeBatch: task.writeBatch } : {}),
     samples: 0,
     seconds: 0,
@@ -269,6 +283,20 @@ async function runCase(driver: Driver, task: ClientTask, spec: CaseSpec): Promis
       if (got !== expected) throw new Error(`${spec.name}: ${got} of ${expected} arrived`);
       return { ...base, opsPerSec: Math.round(got / elapsed), samples: got, seconds: elapsed };
     }
+    case 'handshakes': {
+      // A storm of keyed handshakes: `count` connections opened at once by a fresh peer.
+      const count = spec.count ?? 1000;
+      const peer = new Peer({ name: 'storm' }).addPresharedKey('bench', task.key ?? 'bench');
+      const start = performance.now();
+      const results = await Promise.allSettled(
+        Array.from({ length: count }, () => peer.connect(task.addresses[0]!, { permanent: false })),
+      );
+      const elapsed = (performance.now() - start) / 1000;
+      await peer.close();
+      const ok = results.filter((r) => r.status === 'fulfilled').length;
+      if (ok !== count) throw new Error(`handshakes: ${ok} of ${count} succeeded`);
+      return { ...base, opsPerSec: Math.round(count / elapsed), samples: count, seconds: elapsed };
+    }
     case 'survey': {
       const seconds = spec.seconds ?? 2;
       const { ops, elapsed } = await saturate(spec.window, seconds, () => driver.survey(payload));
@@ -295,12 +323,15 @@ async function run(task: ClientTask): Promise<Row[]> {
     byConnections.set(spec.connections, list);
   }
   for (const [connections, specs] of byConnections) {
+    // The handshake storm makes its own connections; a keyed server would refuse a driver's.
     const driver =
-      task.impl === 'ws'
-        ? await wsDriver(task.addresses, connections)
-        : task.impl === 'moleculer'
-          ? await moleculerDriver(task.addresses)
-          : await roletalkDriver(task.addresses, connections, task.ioThreads, task.writeBatch);
+      task.key !== undefined
+        ? noDriver
+        : task.impl === 'ws'
+          ? await wsDriver(task.addresses, connections)
+          : task.impl === 'moleculer'
+            ? await moleculerDriver(task.addresses)
+            : await roletalkDriver(task.addresses, connections, task.ioThreads, task.writeBatch);
     for (const spec of specs) {
       const row = await runCase(driver, task, spec);
       rows.push(row);

@@ -17,6 +17,11 @@ export interface ServerOptions {
   port: number;
   /** Frames per socket write (the peer's writeBatch.frames); undefined: the default. */
   writeBatch?: number;
+  /** A preshared key (id "bench"): handshakes are keyed. */
+  key?: string;
+  authThreads?: number;
+  /** Percent of the main thread kept busy by a background loop (the auth storm). */
+  busyPercent?: number;
 }
 
 /** One measured row. */
@@ -33,8 +38,10 @@ export interface Row {
   units?: number;
   ioThreads?: number;
   writeBatch?: number;
-  /** 'threads': the I/O-thread comparison, reported in its own table. */
-  group?: 'threads';
+  /** 'threads': the I/O-thread comparison; 'auth': the handshake storm. Each has its own table. */
+  group?: 'threads' | 'auth';
+  authThreads?: number;
+  busyPercent?: number;
   /** Completed operations per second (throughput cases). */
   opsPerSec?: number;
   /** Megabytes (10^6 bytes) per second (stream cases). */
@@ -58,10 +65,14 @@ export interface ClientTask {
   /** The server peer's ioThreads, recorded in the rows (the I/O-thread cases). */
   serverIoThreads?: number;
   writeBatch?: number;
+  /** The handshake storm: the key to use, and the server's settings to record. */
+  key?: string;
+  serverAuthThreads?: number;
+  serverBusyPercent?: number;
 }
 
 export interface CaseSpec {
-  name: 'rtt' | 'throughput' | 'messages' | 'broadcast' | 'survey' | 'stream' | 'burn';
+  name: 'rtt' | 'throughput' | 'messages' | 'broadcast' | 'survey' | 'stream' | 'burn' | 'handshakes';
   connections: number;
   window: number;
   payload: number;

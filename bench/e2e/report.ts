@@ -56,6 +56,7 @@ function label(r: Row): string {
 export function renderE2e(result: E2eResult, previous: E2eResult | undefined, chartDir: string, chartLink: string): string {
   const rows = result.rows.filter((r) => r.group === undefined);
   const threadRows = result.rows.filter((r) => r.group === 'threads');
+  const authRows = result.rows.filter((r) => r.group === 'auth');
   const ours = rows.filter((r) => r.impl === 'roletalk');
   const out: string[] = [];
   out.push('## End to end: roletalk against raw `ws` and Moleculer');
@@ -81,6 +82,7 @@ export function renderE2e(result: E2eResult, previous: E2eResult | undefined, ch
   out.push(...goals(rows));
   out.push('');
   if (threadRows.length > 0) out.push(...threadsTable(threadRows), '');
+  if (authRows.length > 0) out.push(...authTable(authRows), '');
 
   fs.mkdirSync(chartDir, { recursive: true });
   const charts: Array<[string, string]> = [];
@@ -185,5 +187,23 @@ function threadsTable(rows: Row[]): string[] {
   const burn = (s: number): Row | undefined => rows.find((r) => r.case === 'burn' && r.connections === 1 && (r.ioThreads ?? 0) === s);
   const best = Math.max(...settings.slice(1).map((s) => ratio(burn(s), burn(0)) ?? 0));
   out.push('', `Goal: burning handlers at least 1.3x with I/O threads: **${best.toFixed(2)}x**, ${best >= 1.3 ? 'met' : '**not met**'}.`);
+  return out;
+}
+
+/** The handshake storm: keyed connections opened at once, HMACs inline or in a pool. */
+function authTable(rows: Row[]): string[] {
+  const out = [
+    '### Handshake storm (`authThreads` on the serving peer)',
+    '',
+    `${rows[0]?.samples ?? 0} keyed connections opened at once by one client; handshakes completed per second. "busy" keeps`,
+    "the serving peer's main thread spinning that share of the time. Ratios are against inline HMACs (authThreads 0).",
+    '',
+    '| server main thread | authThreads | handshakes/s | vs inline |',
+    '|---|---|---|---|',
+  ];
+  for (const r of rows) {
+    const inline = rows.find((x) => x.authThreads === 0 && x.busyPercent === r.busyPercent);
+    out.push(`| ${r.busyPercent ? `${r.busyPercent}% busy` : 'idle'} | ${r.authThreads} | ${(r.opsPerSec ?? 0).toLocaleString('en-US')} | ${fmtRatio(ratio(r, inline), false)} |`);
+  }
   return out;
 }

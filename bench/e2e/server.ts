@@ -25,7 +25,9 @@ async function roletalk(options: ServerOptions): Promise<string[]> {
       name: `bench-${i}`,
       ...(options.ioThreads > 0 ? { ioThreads: options.ioThreads } : {}),
       ...(options.writeBatch ? { writeBatch: { frames: options.writeBatch } } : {}),
+      ...(options.authThreads ? { authThreads: options.authThreads } : {}),
     } as never);
+    if (options.key) peer.addPresharedKey('bench', options.key);
     let sunk = 0;
     const role = peer.role('bench');
     role.onRequest('echo', (ctx) => ctx.data);
@@ -142,8 +144,16 @@ async function moleculer(options: ServerOptions): Promise<string[]> {
   return [`127.0.0.1:${port}/bench-server`];
 }
 
+/** Keeps the main thread busy `percent` of the time, in 10 ms slices. */
+function keepBusy(percent: number): void {
+  if (percent <= 0) return;
+  const slice = 10;
+  setInterval(() => burn(slice * percent * 10), slice).unref();
+}
+
 async function main(): Promise<void> {
   const options = JSON.parse(process.argv[2] ?? '{}') as ServerOptions;
+  keepBusy(options.busyPercent ?? 0);
   const impl = options.impl ?? 'roletalk';
   const addresses = impl === 'ws' ? await rawWs(options) : impl === 'moleculer' ? await moleculer(options) : await roletalk(options);
   const ready: ServerReady = { kind: 'ready', addresses };

@@ -16,6 +16,8 @@ export interface E2eOptions {
   windows: number[];
   payloads: number[];
   ioThreads: number[];
+  /** authThreads settings of the handshake storm. */
+  authThreads: number[];
   /** Units serving the role in the broadcast and survey cases. */
   units: number;
   /** writeBatch.frames settings to compare with the default (1: every frame on its own). */
@@ -51,7 +53,10 @@ function runClient(task: ClientTask, log: (line: string) => void): Promise<Row[]
 
 export function describe(row: Row): string {
   const what = `${row.impl.padEnd(9)} ${row.case.padEnd(10)} conn=${row.connections} win=${String(row.window).padEnd(3)} ${String(row.payload).padStart(5)} B`;
-  const io = (row.ioThreads ? ` io=${row.ioThreads}` : '') + (row.writeBatch ? ` batch=${row.writeBatch}` : '');
+  const io =
+    (row.ioThreads ? ` io=${row.ioThreads}` : '') +
+    (row.writeBatch ? ` batch=${row.writeBatch}` : '') +
+    (row.group === 'auth' ? ` authThreads=${row.authThreads} busy=${row.busyPercent}%` : '');
   if (row.p50 !== undefined) return `${what}${io}  p50 ${row.p50} µs  p99 ${row.p99} µs  p99.9 ${row.p999} µs`;
   if (row.mbPerSec !== undefined) return `${what}${io}  ${row.mbPerSec} MB/s`;
   return `${what}${io}  ${row.opsPerSec?.toLocaleString('en-US')} ops/s${row.units && row.units > 1 ? ` (${row.units} units)` : ''}`;
@@ -131,6 +136,20 @@ export async function runE2e(options: E2eOptions): Promise<Row[]> {
       rows.push(...(await runClient({ kind: 'run', impl: 'roletalk', addresses: server.addresses, cases, ioThreads: 0, writeBatch }, options.log)));
     } finally {
       server.child.kill();
+    }
+  }
+  // A storm of keyed handshakes, with the HMACs inline or in a pool, on an idle or busy server.
+  for (const authThreads of options.mesh === null ? options.authThreads : []) {
+    for (const busyPercent of [0, 80]) {
+      const key = 'bench-secret';
+      const server = await startServer({ impl: 'roletalk', peers: 1, ioThreads: 0, port: 0, key, authThreads, busyPercent });
+      try {
+        const cases: CaseSpec[] = [{ name: 'handshakes', connections: 1, window: 1, payload: 0, count: options.quick ? 200 : 2000 }];
+        const task = { kind: 'run', impl: 'roletalk', addresses: server.addresses, cases, ioThreads: 0, key, serverAuthThreads: authThreads, serverBusyPercent: busyPercent } as const;
+        rows.push(...(await runClient(task, options.log)));
+      } finally {
+        server.child.kill();
+      }
     }
   }
   for (const impl of options.baselines ? (['roletalk', 'ws'] as const) : (['roletalk'] as const)) {
