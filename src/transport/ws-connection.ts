@@ -10,9 +10,9 @@ const SEND_OPTIONS = { binary: true, compress: false } as const;
 /**
  * A `Connection` over a `ws` WebSocket on the main thread.
  *
- * Writes made in one tick are batched: the first send of a tick corks the socket and a nextTick
- * uncorks it (ws corks around each frame too; corks nest), and a batch that reaches
- * `batch.frames` frames or `batch.bytes` bytes is flushed at once. Without the cap two busy
+ * Writes made in one tick are batched: the tick's first frame is written at once, the next ones
+ * cork the socket until a nextTick uncorks it (ws corks around each frame too; corks nest), and
+ * a batch that reaches `batch.frames` frames or `batch.bytes` bytes is flushed at once. Without the cap two busy
  * peers fall into lockstep, each idle while the other works through a whole window; with it
  * they overlap (see BENCHMARKS.md: 16 frames doubled pipelined throughput over no cap).
  *
@@ -26,6 +26,8 @@ export class WsConnection extends ConnectionBase implements Connection {
   /** Frames and bytes written since the socket was corked (0: not corked). */
   private corked = 0;
   private corkedBytes = 0;
+  /** The tick's first frame went out uncorked; later ones are batched until nextTick. */
+  private sentThisTick = false;
   private closed = false;
   /** Set when this side ends the connection, so the close reports why, not ws's 1006. */
   private localCloseCode = 0;
@@ -76,8 +78,15 @@ export class WsConnection extends ConnectionBase implements Connection {
       return;
     }
     if (this.corked === 0) {
+      if (!this.sentThisTick) {
+        // The first frame of a tick leaves at once, so the remote can start on it while the
+        // rest of the tick's frames are gathered behind it.
+        this.sentThisTick = true;
+        process.nextTick(this.uncork);
+        this.ws.send(frame, SEND_OPTIONS, this.pool.releaserOf(frame));
+        return;
+      }
       socket.cork();
-      process.nextTick(this.uncork);
     }
     this.ws.send(frame, SEND_OPTIONS, this.pool.releaserOf(frame));
     this.corkedBytes += frame.length;
@@ -114,6 +123,7 @@ export class WsConnection extends ConnectionBase implements Connection {
   }
 
   private readonly uncork = (): void => {
+    this.sentThisTick = false;
     if (this.corked === 0) return;
     this.corked = 0;
     this.corkedBytes = 0;
