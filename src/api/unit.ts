@@ -80,7 +80,8 @@ export class Unit extends EventEmitter {
    * purpose (PROTOCOL.md §8): a connection this side dialed is then not redialed.
    */
   get connections(): UnitConnection[] {
-    return this.conns.map((conn) => this.facade(conn));
+    // A connection that is closing is not listed: it takes no more frames.
+    return this.conns.filter((conn) => conn.open).map((conn) => this.facade(conn));
   }
 
   private facade(conn: Connection): UnitConnection {

@@ -161,6 +161,8 @@ test('a unit over two connections survives either one closing, from either side'
   unit.on('close', () => closes.push(1));
   unit.connections[0]!.close(4000, 'bye');
   await eventually(() => unit.connections.length === 2);
+  // Both sides must have seen that close, or the server could pick the closed one below.
+  await eventually(() => remote.connections.length === 2);
   remote.connections[0]!.terminate();
   await eventually(() => unit.connections.length === 1);
   assert.equal((await client.destination('svc').request('ping', null)).data, 'pong');

@@ -1,3 +1,4 @@
+import net from 'node:net';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type WebSocket from 'ws';
@@ -124,6 +125,8 @@ class IoThread {
 /** A connection owned by an I/O thread, as the main thread sees it. */
 export class ThreadConnection extends ConnectionBase implements Connection {
   private closed = false;
+  /** This side asked to close: not open any more, whatever the I/O thread has done yet. */
+  private closing = false;
   onUndelivered: ((frame: Buffer) => void) | undefined = undefined;
   /** The address dialed, for outbound connections. */
   url = '';
@@ -145,7 +148,7 @@ export class ThreadConnection extends ConnectionBase implements Connection {
   }
 
   get open(): boolean {
-    return !this.closed && Atomics.load(this.thread.shared, 2 * this.slot + 1) === 1;
+    return !this.closed && !this.closing && Atomics.load(this.thread.shared, 2 * this.slot + 1) === 1;
   }
 
   send(frame: Buffer): void {
@@ -156,12 +159,14 @@ export class ThreadConnection extends ConnectionBase implements Connection {
 
   close(code: number = CloseCode.INTENTIONAL, reason = ''): void {
     if (this.closed) return;
+    this.closing = true;
     this.thread.toIo.flush();
     this.thread.post({ t: 'close', slot: this.slot, code, reason });
   }
 
   terminate(): void {
     if (this.closed) return;
+    this.closing = true;
     this.thread.toIo.flush();
     this.thread.post({ t: 'terminate', slot: this.slot });
   }
@@ -176,7 +181,7 @@ export class ThreadConnection extends ConnectionBase implements Connection {
       this.facade = {
         url: this.url,
         get readyState() {
-          return conn.open ? 1 : conn.closed ? 3 : 2;
+          return conn.closed ? 3 : conn.open ? 1 : 2;
         },
         get bufferedAmount() {
           return conn.bufferedAmount;
@@ -247,6 +252,9 @@ export class ThreadedTransport implements Transport {
     this.onConnection = onConnection;
     const count = canReusePort ? this.size : 1;
     let port = spec.port ?? 0;
+    // With reusePort a busy port would be shared, not refused: check it is free first, so that
+    // listening on a port another server holds fails with EADDRINUSE as it does without threads.
+    if (canReusePort && port !== 0) await assertPortFree(port, spec.host);
     for (let i = 0; i < count; i++) {
       const thread = this.thread(i);
       const reply = await thread.request((req) => ({
@@ -291,6 +299,14 @@ export class ThreadedTransport implements Transport {
     }
     await Promise.all(threads.map((thread) => thread.worker.terminate()));
   }
+}
+
+function assertPortFree(port: number, host: string | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen({ port, host, exclusive: true }, () => probe.close(() => resolve()));
+  });
 }
 
 /** ws client options that can cross to another thread (functions and agents cannot). */
