@@ -1,6 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { renderE2e, type E2eResult } from './e2e/report';
+import { renderCodec } from './codec/report';
+import type { CodecResult } from './codec/suite';
 
 /**
  * Regenerates BENCHMARKS.md from the saved results in bench/results/. Every figure in that
@@ -43,6 +45,14 @@ export function saveResult(name: string, value: unknown): void {
   if (fs.existsSync(file)) fs.copyFileSync(file, path.join(resultsDir, `${name}.previous.json`));
   fs.writeFileSync(file, JSON.stringify(value, null, 1) + '\n');
 }
+
+registerSection({
+  order: 10,
+  render() {
+    const result = readResult<CodecResult>('codec.json');
+    return result === undefined ? '' : renderCodec(result);
+  },
+});
 
 registerSection({
   order: 20,

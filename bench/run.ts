@@ -1,5 +1,6 @@
 import { environment } from './env';
 import { describe, runE2e, type E2eOptions } from './e2e/suite';
+import { runCodec } from './codec/suite';
 import { saveResult, setOutput, writeReport } from './report';
 
 /**
@@ -53,6 +54,11 @@ export async function main(argv: string[]): Promise<void> {
   const started = Date.now();
   const log = (line: string): void => console.log(`[${((Date.now() - started) / 1000).toFixed(0).padStart(3)} s] ${line}`);
 
+  if (only === undefined || only === 'codec') {
+    log('codec suite');
+    const rows = runCodec(quick, log);
+    saveResult('codec', { environment: environment(command), quick, rows });
+  }
   if (only === undefined || only === 'e2e') {
     const options: E2eOptions = {
       quick,
