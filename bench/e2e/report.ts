@@ -66,6 +66,8 @@ export function renderE2e(result: E2eResult, previous: E2eResult | undefined, ch
   out.push('Server and client in separate processes on 127.0.0.1. Latency is p50 / p99 / p99.9 of single requests');
   out.push('(one in flight); throughput is completions over wall time with `window` requests in flight. For latency');
   out.push('the ratio is ours/ws of time (lower is better); for everything else ours/ws of rate (higher is better).');
+  out.push('Single-request latency on a small VM swings between runs (whether the idle core is asleep when an answer');
+  out.push('comes decides most of it): read RTT ratios across runs, with the previous-run column, not from one row.');
   out.push('');
   out.push('| case | roletalk | raw ws | ours/ws | Moleculer | ours/Moleculer | previous run |');
   out.push('|---|---|---|---|---|---|---|');
