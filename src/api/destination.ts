@@ -121,12 +121,7 @@ export class Destination extends EventEmitter {
    * Flow control follows our consumer: a paused Readable stops the remote writer.
    */
   Readable(event: EventOptions, data?: unknown, options?: ReadableOptions): StreamReader {
-    const { name, unit: chosen, timeout } = parseEvent(event);
-    const unit = chosen ?? this.next();
-    if (unit === undefined) throw new NoUnitError(this.name);
-    const reader = new StreamReader(options);
-    unit.openStream(FrameType.REQUEST_READABLE, this.name, name, data, reader, timeout ?? this.peer.requestTimeout);
-    return reader;
+    return this.openStream(FrameType.REQUEST_READABLE, event, data, new StreamReader(options));
   }
 
   /**
@@ -134,12 +129,20 @@ export class Destination extends EventEmitter {
    * the remote accepts are held; 'ready' is emitted with the response's Context.
    */
   Writable(event: EventOptions, data?: unknown, options?: WritableOptions): StreamWriter {
+    return this.openStream(FrameType.REQUEST_WRITABLE, event, data, new StreamWriter(options));
+  }
+
+  private openStream<S extends StreamReader | StreamWriter>(
+    type: typeof FrameType.REQUEST_READABLE | typeof FrameType.REQUEST_WRITABLE,
+    event: EventOptions,
+    data: unknown,
+    stream: S,
+  ): S {
     const { name, unit: chosen, timeout } = parseEvent(event);
     const unit = chosen ?? this.next();
     if (unit === undefined) throw new NoUnitError(this.name);
-    const writer = new StreamWriter(options);
-    unit.openStream(FrameType.REQUEST_WRITABLE, this.name, name, data, writer, timeout ?? this.peer.requestTimeout);
-    return writer;
+    unit.openStream(type, this.name, name, data, stream, timeout ?? this.peer.requestTimeout);
+    return stream;
   }
 
   /** @internal round-robin over the units */
