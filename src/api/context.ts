@@ -26,7 +26,6 @@ export class Context {
 
   private decoded = false;
   private value: unknown = undefined;
-  private valueType: DataTypeName | '?' = '?';
 
   constructor(
     readonly unit: Unit,
@@ -70,18 +69,9 @@ export class Context {
     // or a missing datatype byte throws the ProtocolError.
     if (this.payload.length > 0 && dataTypeName(this.payload[0]!) === '?') {
       this.value = null;
-      this.valueType = '?';
     } else {
-      const decoded = decodePayload(this.payload);
-      this.value = decoded.value;
-      this.valueType = decoded.type;
+      this.value = decodePayload(this.payload).value;
     }
     this.decoded = true;
-  }
-
-  /** The decoded type (same as `type` unless `data` was replaced). */
-  get decodedType(): DataTypeName | '?' {
-    if (!this.decoded) this.decode();
-    return this.valueType;
   }
 }

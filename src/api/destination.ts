@@ -55,7 +55,7 @@ export class Destination extends EventEmitter {
     const { name } = parseEvent(event);
     const units = this.members;
     if (units.length === 0) return 0;
-    const encoder = this.peer._encoder;
+    const encoder = this.peer.encoder;
     const frame = encoder.message(this.name, name, data);
     // One frame for all: a reference per extra send (buffer-pool.ts ownership rule).
     for (let i = 1; i < units.length; i++) encoder.pool.retain(frame);

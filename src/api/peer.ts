@@ -518,11 +518,6 @@ export class Peer extends EventEmitter implements PeerEngine, Routes {
     });
   }
 
-  /** @internal */
-  get _encoder(): FrameEncoder {
-    return this.encoder;
-  }
-
   // ---- shutdown -------------------------------------------------------------------------
 
   /** Closes every unit and the server and stops every reconnection. */

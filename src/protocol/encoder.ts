@@ -104,14 +104,7 @@ export class FrameEncoder {
 
   /** STREAM_DATA CHUNK: `u8 idLen, id, 0, bytes`. */
   streamChunk(id: number, chunk: Uint8Array): Buffer {
-    const idLen = varnumLength(id);
-    const buf = this.pool.reserve(3 + idLen + chunk.byteLength);
-    const start = this.pool.offset;
-    let o = this.streamHeader(buf, start, id, idLen, StreamFlag.CHUNK);
-    // The copy the WebSocket API forces: one message, one buffer.
-    buf.set(chunk, o);
-    o += chunk.byteLength;
-    return this.pool.commit(o);
+    return this.streamChunks(id, [chunk], chunk.byteLength);
   }
 
   /** STREAM_DATA CHUNK from several buffers (`length` bytes in all): merged small writes. */
