@@ -2,13 +2,20 @@ import type { Context } from '../api/context';
 
 /**
  * Runs a handler behind its middleware (peer onData, peer on<Kind>, role onData,
- * role on<Kind>, then the event's handler), Koa style: `ctx.next()` runs the next layer and
- * resolves once the reply is decided and the inner layers have finished, innermost first.
+ * role on<Kind>, then the event's handler), Koa style, with the unwinding order of 1.1.x.
  *
- * Every layer is called as `(ctx, reply)`. A layer that finishes without calling `next()` or
- * `reply` passes on to the next layer. A thrown error or rejected Promise rejects the request
- * with it. The handler replies with `reply(err, data)` or by returning a value or a Promise;
- * a handler that takes no `reply` parameter replies with what it returns, `undefined` included.
+ * Every layer is called as `(ctx, reply)`. `ctx.next()` runs the next layer and returns a
+ * Promise that settles once the reply is decided *and* every layer inside has unwound: the
+ * layers' `next()` Promises are settled innermost first, one layer per turn of the event
+ * loop, and a layer's own returned Promise (its code after `next()`) is waited for before the
+ * layer outside it goes on. So each layer's "after" part runs before those outside it, whether
+ * or not a layer awaited its `next()`. The reply goes out when the outermost layer is done.
+ *
+ * A layer that finishes without calling `next()` or `reply` passes on to the next layer. A
+ * thrown error or rejected Promise rejects the request with it (also from a layer's code after
+ * `next()`, which may still change the outcome). The handler replies with `reply(err, data)` or
+ * by returning a value or a Promise; a handler that takes no `reply` parameter replies with what
+ * it returns, `undefined` included.
  *
  * With no middleware and a handler that answers synchronously, no Promise is created.
  */
@@ -25,12 +32,23 @@ function asError(err: unknown): unknown {
   return err === undefined || err === null ? new Error('The handler failed') : err;
 }
 
+/** A `next()` waiting to be settled, and the layer that asked. */
+interface Waiting {
+  layer: number;
+  settle: () => void;
+}
+
 class ChainRun {
   private decided = false;
-  private settledDecision: (() => void) | null = null;
-  private decision: Promise<void> | null = null;
+  private unwound = false;
+  /** The deepest layer started so far; `next()` runs the one after it. */
   private cursor = -1;
-  private readonly nextRuns: Array<Promise<void> | undefined> = [];
+  /** The `next()` calls not yet settled, innermost last. */
+  private readonly waiting: Waiting[] = [];
+  /** What each layer's function returned: its code after `next()` is done when this settles. */
+  private readonly returned: unknown[] = [];
+  /** Layers that asked for the rest of the chain with `next()`. */
+  private readonly asked: boolean[] = [];
 
   constructor(
     private readonly ctx: Context,
@@ -44,66 +62,81 @@ class ChainRun {
     this.decided = true;
     if (err !== undefined && err !== null) this.ctx.error = err;
     else this.ctx.response = data;
-    if (this.settledDecision !== null) this.settledDecision();
+    if (this.layers.length === 0) this.done(this.ctx);
+    // Unwind on a later turn, as 1.1.x does: code that runs right after reply() still belongs
+    // to the layer that called it.
+    else setImmediate(() => this.unwindStep());
   };
 
   start(): void {
     if (this.layers.length === 0) {
       this.invokeHandler();
-      if (this.decided) this.done(this.ctx);
-      else this.whenDecided().then(() => this.done(this.ctx));
       return;
     }
     this.ctx._next = () => this.next();
-    this.dispatch(0)
-      .then(() => this.whenDecided())
-      .then(() => this.done(this.ctx));
-  }
-
-  private whenDecided(): Promise<void> {
-    if (this.decided) return Promise.resolve();
-    if (this.decision === null) this.decision = new Promise<void>((resolve) => (this.settledDecision = resolve));
-    return this.decision;
+    this.dispatch(0);
   }
 
   private next(): Promise<void> {
-    const from = this.cursor;
-    let run = this.nextRuns[from];
-    if (run === undefined) {
-      run = this.dispatch(from + 1);
-      this.nextRuns[from] = run;
+    const layer = this.cursor;
+    if (this.unwound) return Promise.resolve();
+    const promise = new Promise<void>((settle) => this.waiting.push({ layer, settle }));
+    if (!this.asked[layer]) {
+      this.asked[layer] = true;
+      this.dispatch(layer + 1);
     }
-    return run;
+    return promise;
   }
 
-  private dispatch(index: number): Promise<void> {
+  private dispatch(index: number): void {
     if (index > this.cursor) this.cursor = index;
-    if (this.decided) return Promise.resolve();
+    if (this.decided) return;
     if (index >= this.layers.length) {
       this.invokeHandler();
-      return this.whenDecided();
+      return;
     }
     let result: unknown;
     try {
       result = this.layers[index]!(this.ctx, this.reply);
     } catch (err) {
       this.reply(asError(err));
-      return Promise.resolve();
+      return;
     }
-    return Promise.resolve(result).then(
-      () => {
-        if (this.nextRuns[index] === undefined && !this.decided) return this.next0(index);
-        return undefined;
-      },
-      (err: unknown) => this.reply(asError(err)),
-    );
+    this.returned[index] = result;
+    const passOn = (): void => {
+      if (!this.asked[index] && !this.decided) {
+        this.asked[index] = true;
+        this.dispatch(index + 1);
+      }
+    };
+    if (isThenable(result)) result.then(passOn, (err: unknown) => this.fail(err));
+    else passOn();
   }
 
-  /** Passes on from a layer that finished without calling `next()`. */
-  private next0(index: number): Promise<void> {
-    const run = this.dispatch(index + 1);
-    this.nextRuns[index] = run;
-    return run;
+  /** A layer failed: before the decision that is the decision; after it, it overrides it. */
+  private fail(err: unknown): void {
+    if (!this.decided) {
+      this.reply(asError(err));
+    } else if (!this.unwound) {
+      this.ctx.error = asError(err);
+    }
+  }
+
+  /** Settles the innermost waiting `next()`, waits for that layer's code after it, repeats. */
+  private unwindStep(): void {
+    const waiting = this.waiting.pop();
+    if (waiting === undefined) {
+      this.unwound = true;
+      this.done(this.ctx);
+      return;
+    }
+    waiting.settle();
+    const returned = this.returned[waiting.layer];
+    // A layer that returned a Promise is done when it settles (failures are taken by `fail`);
+    // one that did not is given a turn for whatever it chained on `next()`.
+    const after = (): void => void setImmediate(() => this.unwindStep());
+    if (isThenable(returned)) returned.then(after, after);
+    else after();
   }
 
   private invokeHandler(): void {

@@ -211,3 +211,54 @@ test('message middleware can drop a message by replying instead of passing on', 
   await last;
   assert.deepEqual(notes, ['ham']);
 });
+
+test('a layer that does not await its next() still unwinds in order: "123454321" as 1.1.x answers', async () => {
+  const { server, client } = await connectedPair({ setup: (server) => server.role('mw') });
+  // Registered after the request left, as a 1.1.x application may do: the layers are looked up
+  // when the request arrives.
+  const dest = client.destination('mw');
+  if (!dest.ready) await waitFor(dest, 'open');
+  server.onData(async (ctx) => {
+    ctx.response = '1';
+    await ctx.next();
+    ctx.response += '1';
+  });
+  server.onRequest((ctx) => {
+    ctx.response += '2';
+    // Not awaited and not returned: the chain must still wait for it before layer 1 goes on.
+    void ctx.next().then(() => {
+      ctx.response += '2';
+    });
+  });
+  const role = server.role('mw');
+  role.onData(async (ctx) => {
+    ctx.response += '3';
+    await ctx.next();
+    ctx.response += '3';
+  });
+  role.onRequest(async (ctx) => {
+    ctx.response += '4';
+    await ctx.next();
+    ctx.response += '4';
+  });
+  role.onRequest('order', (ctx, cb) => cb(null, `${ctx.response as string}5`));
+  assert.equal((await dest.request('order', null)).data, '123454321');
+});
+
+test('a layer whose code after next() is itself asynchronous is waited for before the outer layers', async () => {
+  const { client } = await connectedPair({
+    setup: (server) => {
+      server.onRequest(async (ctx) => {
+        await ctx.next();
+        ctx.response += '|outer';
+      });
+      server.role('mw').onRequest(async (ctx) => {
+        await ctx.next();
+        await delay(5);
+        ctx.response += '|inner-after-delay';
+      });
+      server.role('mw').onRequest('x', () => 'handler');
+    },
+  });
+  assert.equal((await client.destination('mw').request('x', null)).data, 'handler|inner-after-delay|outer');
+});
