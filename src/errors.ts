@@ -1,3 +1,5 @@
+import type { Context } from './api/context';
+
 /**
  * Every error this library raises. One base class; each kind has a stable `code` string that
  * users can match on, and, where the error ends a connection, the WebSocket close code to use.
@@ -39,6 +41,12 @@ export class RoletalkError extends Error {
   readonly code: ErrorCode;
   /** The WebSocket close code that goes with this error, when it ends a connection. */
   readonly closeCode: number | undefined;
+  /**
+   * On the failure of a request (rejected, timed out, unit gone): the request's context, as
+   * 1.1.x passes it to the callback: `unit`, `role`, `event`, `rtt`, and `data` (the rejection's
+   * reason, or null).
+   */
+  ctx?: Context;
 
   constructor(code: ErrorCode, message: string, closeCode?: number) {
     super(message);

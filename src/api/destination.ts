@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { ReadableOptions, WritableOptions } from 'node:stream';
-import { InvalidArgumentError, NoUnitError } from '../errors';
+import { InvalidArgumentError, NoUnitError, type RoletalkError } from '../errors';
 import { FrameType } from '../protocol/constants';
 import { StreamReader } from '../streams/reader';
 import { StreamWriter } from '../streams/writer';
@@ -11,6 +11,11 @@ import type { Unit } from './unit';
 /** `event` or `{ event, unit?, timeout? }`, as in the original API. */
 export type EventOptions = string | { event: string; unit?: Unit; timeout?: number };
 
+/**
+ * `cb(null, ctx)` on a response; `cb(err, ctx)` on a failure, where `ctx` (also `err.ctx`) has
+ * the unit asked, the role, the event and, for a rejection, the reason as `data`. Only when no
+ * unit could be asked is `ctx` undefined.
+ */
 export type ResponseCallback = (err: Error | null, ctx?: Context) => void;
 
 /**
@@ -77,7 +82,7 @@ export class Destination extends EventEmitter {
     if (cb !== undefined) {
       promise.then(
         (ctx) => cb(null, ctx),
-        (err: Error) => cb(err),
+        (err: RoletalkError) => cb(err, err.ctx),
       );
       // The callback owns the outcome; the returned Promise must not also raise unhandled.
       promise.catch(() => {});
@@ -96,7 +101,7 @@ export class Destination extends EventEmitter {
     for (const unit of units) {
       unit.request(this.name, name, data, timeout ?? this.peer.requestTimeout).then(
         (ctx) => cb(null, ctx),
-        (err: Error) => cb(err),
+        (err: RoletalkError) => cb(err, err.ctx),
       );
     }
     return units.length;

@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import type { Connection } from '../transport/connection';
 import type { PeerInfo } from '../protocol/decoder';
 import { decodeFrame, type Frame } from '../protocol/decoder';
-import { FrameType } from '../protocol/constants';
+import { DataType, FrameType } from '../protocol/constants';
 import { rejectText } from '../protocol/payload';
 import { CloseCode, ProtocolError, RejectedError, RequestTimeoutError, RoletalkError, StreamError, UnitClosedError } from '../errors';
 import { StreamRegistry, type StreamEndpoint } from '../engine/stream-registry';
@@ -122,10 +122,13 @@ export class Unit extends EventEmitter {
     return this.sendFrame(this.engine.encoder.message(role, event, data));
   }
 
-  /** Sends a REQUEST; resolves with the response's Context, rejects on REJECT, timeout or loss. */
+  /**
+   * Sends a REQUEST; resolves with the response's Context, rejects on REJECT, timeout or loss
+   * with an error whose `ctx` is the request's context (unit, role, event, rtt, reason as data).
+   */
   request(role: string, event: string, data?: unknown, timeout: number = this.engine.requestTimeout): Promise<Context> {
     const conn = this.pick();
-    if (conn === undefined) return Promise.reject(new UnitClosedError(this.id));
+    if (conn === undefined) return Promise.reject(this.failure(new UnitClosedError(this.id), role, event, performance.now()));
     const corr = this.takeCorrelation();
     const frame = this.engine.encoder.request(role, event, corr, data);
     return new Promise<Context>((resolve, reject) => {
@@ -308,8 +311,16 @@ export class Unit extends EventEmitter {
       ctx.rtt = performance.now() - pending.sentAt;
       pending.resolve(ctx);
     } else {
-      pending.reject(new RejectedError(rejectText(payload)));
+      pending.reject(this.failure(new RejectedError(rejectText(payload)), pending.role, pending.event, pending.sentAt, payload));
     }
+  }
+
+  /** @internal Gives a request's failure its context, as 1.1.x passes it to the callback. */
+  failure<E extends RoletalkError>(error: E, role: string, event: string, sentAt: number, payload: Buffer = NULL_PAYLOAD): E {
+    const ctx = new Context(this, role, event, payload);
+    ctx.rtt = performance.now() - sentAt;
+    error.ctx = ctx;
+    return error;
   }
 
   /** @internal Adds a connection that completed its handshake with this unit's peer. */
@@ -336,12 +347,11 @@ export class Unit extends EventEmitter {
     this.closed = true;
     this.streams.unitClosed();
     if (this.pending.size === 0) return;
-    const error = new UnitClosedError(this.id);
     const pending = [...this.pending.values()];
     this.pending.clear();
     for (const p of pending) {
       if (p.timer !== null) clearTimeout(p.timer);
-      p.reject(error);
+      p.reject(this.failure(new UnitClosedError(this.id), p.role, p.event, p.sentAt));
     }
   }
 
@@ -355,5 +365,8 @@ function expireRequest(unit: Unit, corr: number, timeout: number): void {
   const pending = unit.pending.get(corr);
   if (pending === undefined) return;
   unit.pending.delete(corr);
-  pending.reject(new RequestTimeoutError(timeout));
+  pending.reject(unit.failure(new RequestTimeoutError(timeout), pending.role, pending.event, pending.sentAt));
 }
+
+/** The payload of a failure's context: a typed null, as 1.1.x gives `data: null`. */
+const NULL_PAYLOAD = Buffer.from([DataType.NULL]);

@@ -53,11 +53,12 @@ test('survey reports a failing unit through its callback and the others as answe
   const outcomes: string[] = [];
   await new Promise<void>((resolve) => {
     client.destination('svc').survey('fail-on-s1', null, (err, ctx) => {
-      outcomes.push(err ? `error:${err.message}:${err instanceof RejectedError}` : `ok:${ctx!.data as string}`);
+      // A failure comes with its context too (1.1.x): which unit refused, and why.
+      outcomes.push(err ? `error:${err.message}:${err instanceof RejectedError}:${ctx!.unit.name}:${ctx!.data as string}` : `ok:${ctx!.data as string}`);
       if (outcomes.length === 3) resolve();
     });
   });
-  assert.deepEqual(outcomes.sort(), ['error:s1 refuses:true', 'ok:s0', 'ok:s2']);
+  assert.deepEqual(outcomes.sort(), ['error:s1 refuses:true:s1:s1 refuses', 'ok:s0', 'ok:s2']);
 
   const all = await client.destination('svc').surveyAll('who', 'x');
   assert.equal(all.length, 3);

@@ -5,6 +5,7 @@ import {
   NoUnitError,
   RejectedError,
   RequestTimeoutError,
+  type RoletalkError,
   type Context,
   type Peer,
   type Unit,
@@ -327,7 +328,7 @@ test('send with an explicit unit that is not in the destination returns undefine
   assert.equal(client.destination('svc').send({ event: 'x', unit }, 1), unit);
 });
 
-test('callback form request(event, data, cb) gets (null, ctx) or (err)', async () => {
+test('callback form request(event, data, cb) gets (null, ctx) or (err, ctx) as 1.1.x does', async () => {
   const { client } = await connectedPair({
     setup: (server) => {
       server.role('cb').onRequest('ok', (ctx) => `ok:${ctx.data as string}`);
@@ -344,7 +345,48 @@ test('callback form request(event, data, cb) gets (null, ctx) or (err)', async (
   const failed = await new Promise<[Error | null, Context | undefined]>((resolve) => dest.request('fail', 'x', (err, ctx) => resolve([err, ctx])));
   assert.ok(failed[0] instanceof RejectedError);
   assert.equal(failed[0].message, 'nope');
-  assert.equal(failed[1], undefined);
+  // The rejection's context: the unit asked, the role and event, the reason as data.
+  const ctx = failed[1]!;
+  assert.equal(ctx.unit, client.units[0]);
+  assert.equal(ctx.role, 'cb');
+  assert.equal(ctx.event, 'fail');
+  assert.equal(ctx.data, 'nope');
+  assert.equal(typeof ctx.rtt, 'number');
+  assert.equal((failed[0] as RejectedError).ctx, ctx, 'the same context is on the error');
+});
+
+test('a failed request carries its context on err.ctx: rejected, timed out and unit gone', async () => {
+  const { server, client, unit } = await connectedPair({
+    setup: (server) => {
+      server.role('f').onRequest('no', () => {
+        throw new Error('refused');
+      });
+      server.role('f').onRequest('hang', () => new Promise(() => {}));
+    },
+  });
+  const dest = client.destination('f');
+  const rejected = await rejectionOf(dest.request('no', 1));
+  assert.ok(rejected instanceof RejectedError);
+  assert.equal(rejected.ctx?.unit, unit);
+  assert.equal(rejected.ctx?.event, 'no');
+  assert.equal(rejected.ctx?.data, 'refused');
+
+  const timedOut = await rejectionOf(dest.request({ event: 'hang', timeout: 30 }, 1));
+  assert.ok(timedOut instanceof RequestTimeoutError);
+  assert.equal(timedOut.ctx?.unit, unit);
+  assert.equal(timedOut.ctx?.role, 'f');
+  assert.equal(timedOut.ctx?.event, 'hang');
+  assert.equal(timedOut.ctx?.data, null);
+  assert.ok(timedOut.ctx!.rtt! >= 25);
+
+  const lost = new Promise<[Error | null, Context | undefined]>((resolve) => dest.request('hang', 1, (err, ctx) => resolve([err, ctx])));
+  await delay(20);
+  await server.close();
+  const [err, ctx] = await within(lost, 3000, 'the callback of a request to a unit that left');
+  assert.equal((err as RoletalkError).code, 'RT_ERR_UNIT_CLOSED');
+  assert.equal(ctx?.unit, unit);
+  assert.equal(ctx?.event, 'hang');
+  assert.equal(ctx?.data, null);
 });
 
 test('1000 concurrent requests each get their own answer', async () => {
