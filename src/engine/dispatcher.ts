@@ -127,6 +127,12 @@ export class Dispatcher {
       unit.streams.bind(localId, conn);
       if (stream instanceof StreamReader) stream.attach(readerLink(unit, conn, localId, remoteId));
       else stream.attach(writerLink(unit, conn, localId, remoteId));
+      // As 1.1.x: the handler's end emits 'ready' with { unit } once the response has been
+      // written, and handlers commonly wait for it before writing. Later than the reply, so that
+      // a handler that replies first and listens after still hears it.
+      setImmediate(() => {
+        if (!stream.destroyed) stream.emit('ready', { unit });
+      });
     });
   }
 

@@ -294,3 +294,48 @@ test('stream data for unknown ids is ignored', async () => {
   assert.equal(r.bytes, 100_000);
   assert.equal(unit.connections.length, 1);
 });
+
+test("the handler's stream ends emit 'ready' with { unit }: downloads that wait for it end, 0 B and 2 MiB", async () => {
+  const { server, client, files } = await pair();
+  const role = server.role('files');
+  // The 1.1.x pattern: write only once 'ready' says the response is on the wire.
+  role.onWritable('wait-ready', (ctx: Context) => {
+    const size = ctx.data as number;
+    ctx.writable!.once('ready', (info: { unit: unknown }) => {
+      server.emit('writable-ready', info);
+      Readable.from(pieces(size, 64 * 1024)).pipe(ctx.writable!);
+    });
+    return null;
+  });
+  // A handler that replies through the callback first and listens after still hears it.
+  role.onWritable('reply-first', (ctx: Context, reply) => {
+    reply(null, 'ok');
+    ctx.writable!.once('ready', () => ctx.writable!.end(Buffer.from('after ready')));
+  });
+  role.onReadable('wait-ready-up', (ctx: Context) => {
+    ctx.readable!.once('ready', (info: { unit: unknown }) => {
+      server.emit('readable-ready', info);
+      hashOf(ctx.readable!).then((r) => server.emit('uploaded-after-ready', r));
+    });
+    return null;
+  });
+  const seen = new Promise<[{ unit: unknown }]>((resolve) => server.once('writable-ready', (...a: [{ unit: unknown }]) => resolve(a)));
+  const empty = await hashOf(files.Readable('wait-ready', 0));
+  assert.equal(empty.bytes, 0, 'a 0-byte download ends');
+  const serverUnit = server.units[0]!;
+  assert.equal((await seen)[0].unit, serverUnit, "'ready' carries the unit that asked");
+
+  const big = await hashOf(files.Readable('wait-ready', 2 * 1024 * 1024));
+  assert.equal(big.bytes, 2 * 1024 * 1024);
+  assert.equal(big.digest, expectedHash(2 * 1024 * 1024, 64 * 1024));
+
+  const text = await hashOf(files.Readable('reply-first', null));
+  assert.equal(text.bytes, 'after ready'.length);
+
+  const readyUp = new Promise<[{ unit: unknown }]>((resolve) => server.once('readable-ready', (...a: [{ unit: unknown }]) => resolve(a)));
+  const uploaded = new Promise<[{ bytes: number }]>((resolve) => server.once('uploaded-after-ready', (...a: [{ bytes: number }]) => resolve(a)));
+  await pipeline(Readable.from(pieces(300 * 1024, 16 * 1024)), files.Writable('wait-ready-up', null));
+  assert.equal((await readyUp)[0].unit, serverUnit);
+  assert.equal((await uploaded)[0].bytes, 300 * 1024);
+  void client;
+});
