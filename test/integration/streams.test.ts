@@ -295,7 +295,7 @@ test('stream data for unknown ids is ignored', async () => {
   assert.equal(unit.connections.length, 1);
 });
 
-test("the handler's stream ends emit 'ready' with { unit }: downloads that wait for it end, 0 B and 2 MiB", async () => {
+test("the handler's stream ends emit 'ready' with { unit }: downloads that wait for it end, 0 B and 2 MiB", { timeout: 20_000 }, async () => {
   const { server, client, files } = await pair();
   const role = server.role('files');
   // The 1.1.x pattern: write only once 'ready' says the response is on the wire.
