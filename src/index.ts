@@ -5,7 +5,7 @@
 export { Peer, type PeerOptions, type ListenOptions, type ConnectOptions } from './api/peer';
 export { Role } from './api/role';
 export { Destination, type EventOptions, type ResponseCallback } from './api/destination';
-export { Unit, type UnitConnection } from './api/unit';
+export { Unit, type UnitConnection, type ConnectionCloseOptions } from './api/unit';
 export { Context } from './api/context';
 export { Singleton } from './api/singleton';
 export type { Handler, Reply } from './engine/middleware';

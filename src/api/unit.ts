@@ -5,7 +5,7 @@ import type { PeerInfo } from '../protocol/decoder';
 import { decodeFrame, type Frame } from '../protocol/decoder';
 import { DataType, FrameType } from '../protocol/constants';
 import { rejectText } from '../protocol/payload';
-import { CloseCode, ProtocolError, RejectedError, RequestTimeoutError, RoletalkError, StreamError, UnitClosedError } from '../errors';
+import { CloseCode, InvalidArgumentError, ProtocolError, RejectedError, RequestTimeoutError, RoletalkError, StreamError, UnitClosedError } from '../errors';
 import { StreamRegistry, type StreamEndpoint } from '../engine/stream-registry';
 import { readerLink, streamRejectReason, writerLink } from '../engine/stream-links';
 import type { StreamReader } from '../streams/reader';
@@ -14,14 +14,30 @@ import type { PendingRequest } from '../engine/pending';
 import type { PeerEngine } from '../engine/peer-engine';
 import { Context } from './context';
 
+/** How one connection of a unit is closed. */
+export interface ConnectionCloseOptions {
+  /**
+   * Whether a connection this side dialed is dialed again, as after any other close (§8).
+   * Default true, as closing a socket in 1.1.x; `false` also forgets the address, for an
+   * application that wants fewer redundant connections.
+   */
+  redial?: boolean;
+}
+
 /** One open connection of a unit, as users see it. */
 export interface UnitConnection {
   readonly id: number;
   readonly outbound: boolean;
   readonly bufferedAmount: number;
   readonly remoteAddress: string;
-  close(code?: number, reason?: string): void;
-  terminate(): void;
+  /**
+   * Closes this connection with a WebSocket close handshake. Like closing a socket in 1.1.x it
+   * is not closing the unit on purpose: a connection this side dialed is redialed unless
+   * `options.redial` is false.
+   */
+  close(code?: number, reason?: string, options?: ConnectionCloseOptions): void;
+  /** Drops this connection without a close handshake; redialed as `close` is. */
+  terminate(options?: ConnectionCloseOptions): void;
 }
 
 /**
@@ -76,8 +92,9 @@ export class Unit extends EventEmitter {
   }
 
   /**
-   * The open connections to this unit. Closing or terminating one of them is closing it on
-   * purpose (PROTOCOL.md §8): a connection this side dialed is then not redialed.
+   * The open connections to this unit. Closing or terminating one of them is not closing the
+   * unit on purpose (§8): a connection this side dialed is redialed, unless closed with
+   * `{ redial: false }`. Only `unit.close()` and `peer.close()` stop the redial.
    */
   get connections(): UnitConnection[] {
     // A connection that is closing is not listed: it takes no more frames.
@@ -95,12 +112,12 @@ export class Unit extends EventEmitter {
         get bufferedAmount() {
           return conn.bufferedAmount;
         },
-        close(code?: number, reason?: string) {
-          engine.stopRedial(conn);
+        close(code?: number, reason?: string, options?: ConnectionCloseOptions) {
+          if (redialRefused(options)) engine.stopRedial(conn);
           conn.close(code, reason);
         },
-        terminate() {
-          engine.stopRedial(conn);
+        terminate(options?: ConnectionCloseOptions) {
+          if (redialRefused(options)) engine.stopRedial(conn);
           conn.terminate();
         },
       };
@@ -366,6 +383,14 @@ function expireRequest(unit: Unit, corr: number, timeout: number): void {
   if (pending === undefined) return;
   unit.pending.delete(corr);
   pending.reject(unit.failure(new RequestTimeoutError(timeout), pending.role, pending.event, pending.sentAt));
+}
+
+/** Checks the options of `UnitConnection.close` and `terminate`; true for `{ redial: false }`. */
+function redialRefused(options: ConnectionCloseOptions | undefined): boolean {
+  if (options === undefined) return false;
+  if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('options', 'an object { redial?: boolean }', options);
+  if (options.redial !== undefined && typeof options.redial !== 'boolean') throw new InvalidArgumentError('options.redial', 'a boolean', options.redial);
+  return options.redial === false;
 }
 
 /** The payload of a failure's context: a typed null, as 1.1.x gives `data: null`. */

@@ -12,7 +12,7 @@ export interface PeerEngine {
   readonly dispatcher: Dispatcher;
   readonly acquaintance: { receive(frame: AcquaintFrame): void };
   closeUnit(unit: Unit): void;
-  /** The user closes this connection on purpose: if this side dialed it, do not redial (§8). */
+  /** The user closed this connection with `{ redial: false }`: if this side dialed it, do not redial (§8). */
   stopRedial(conn: Connection): void;
   protocolError(unit: Unit, conn: Connection, error: RoletalkError): void;
   unitRolesChanged(unit: Unit): void;

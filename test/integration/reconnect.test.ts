@@ -200,7 +200,32 @@ test('unit.close() and peer.close() close the connection with 4000 and a reason'
   assert.equal(server.units.length, 0);
 });
 
-test('a dialed connection closed on purpose by this side is not redialed; the others stay', async () => {
+test('a dialed connection closed by this side with any code, or terminated, is redialed as in 1.1.x', async () => {
+  const server = await listeningPeer();
+  const client = newPeer();
+  const { unit } = await client.connect(urlOf(server));
+  await client.connect(urlOf(server));
+  assert.equal(unit.connections.length, 2);
+  let reconnects = 0;
+  client.on('reconnect_success', () => reconnects++);
+  // 1012 "service restart": how applications recycle a connection. Not closing the unit on purpose.
+  const first = waitFor<[Reconnected]>(client, 'reconnect_success');
+  unit.connections[0]!.close(1012, 'recycle');
+  assert.equal((await first)[0].unit, unit, 'the same unit, its other connection never closed');
+  await eventually(() => unit.connections.length === 2);
+  const second = waitFor<[Reconnected]>(client, 'reconnect_success');
+  unit.connections[1]!.terminate();
+  await second;
+  await eventually(() => unit.connections.length === 2);
+  // Even code 4000 on a single connection is not unit.close(): redialed too.
+  const third = waitFor<[Reconnected]>(client, 'reconnect_success');
+  unit.connections[0]!.close(4000, 'one socket');
+  await third;
+  await eventually(() => unit.connections.length === 2 && server.units[0]?.connections.length === 2);
+  assert.equal(reconnects, 3);
+});
+
+test('a connection closed with { redial: false } is not redialed; the others stay permanent', async () => {
   const server = await listeningPeer();
   const client = newPeer();
   const { unit } = await client.connect(urlOf(server));
@@ -209,12 +234,13 @@ test('a dialed connection closed on purpose by this side is not redialed; the ot
   assert.equal(unit.connections.length, 3);
   let reconnects = 0;
   client.on('reconnect_success', () => reconnects++);
-  unit.connections[0]!.close(4000, 'fewer connections');
-  unit.connections[1]!.terminate();
+  unit.connections[0]!.close(1000, 'fewer connections', { redial: false });
+  unit.connections[1]!.terminate({ redial: false });
   await eventually(() => unit.connections.length === 1);
   await delay(150);
   assert.equal(reconnects, 0);
   assert.equal(unit.connections.length, 1);
+  assert.throws(() => unit.connections[0]!.close(1000, 'x', { redial: 'no' as unknown as boolean }), InvalidArgumentError);
   // The remaining connection is still permanent: the remote closing it brings it back.
   const back = waitFor<[Reconnected]>(client, 'reconnect_success');
   server.units[0]!.close();
