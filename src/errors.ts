@@ -1,5 +1,3 @@
-import type { Context } from './api/context';
-
 /**
  * Every error this library raises. One base class; each kind has a stable `code` string that
  * users can match on, and, where the error ends a connection, the WebSocket close code to use.
@@ -37,16 +35,28 @@ export type ErrorCode =
   | 'RT_ERR_ALREADY_LISTENING'
   | 'RT_ERR_PEER_CLOSED';
 
+/**
+ * What `err.ctx` holds, typed without the API's classes so that this module stays a leaf. It is
+ * a `Context` (and `ctx.unit` a `Unit`): `err.ctx as Context` gives the full type.
+ */
+export interface FailedRequestContext {
+  readonly unit: { readonly id: string; readonly name: string };
+  readonly role: string;
+  readonly event: string;
+  readonly data: unknown;
+  readonly rtt: number | undefined;
+}
+
 export class RoletalkError extends Error {
   readonly code: ErrorCode;
   /** The WebSocket close code that goes with this error, when it ends a connection. */
   readonly closeCode: number | undefined;
   /**
-   * On the failure of a request (rejected, timed out, unit gone): the request's context, as
-   * 1.1.x passes it to the callback: `unit`, `role`, `event`, `rtt`, and `data` (the rejection's
-   * reason, or null).
+   * On the failure of a request (rejected, timed out, unit gone): the request's context, the
+   * same Context object that 1.1.x-style callbacks get as their second argument: `unit`,
+   * `role`, `event`, `rtt`, and `data` (the rejection's reason, or null).
    */
-  ctx?: Context;
+  ctx?: FailedRequestContext;
 
   constructor(code: ErrorCode, message: string, closeCode?: number) {
     super(message);

@@ -3,12 +3,12 @@
  * This module only assembles the public API.
  */
 export { Peer, type PeerOptions, type ListenOptions, type ConnectOptions } from './api/peer';
-export { Role } from './api/role';
+export { Role, type Handler } from './api/role';
 export { Destination, type EventOptions, type ResponseCallback } from './api/destination';
 export { Unit, type UnitConnection, type ConnectionCloseOptions } from './api/unit';
 export { Context } from './api/context';
 export { Singleton } from './api/singleton';
-export type { Handler, Reply } from './engine/middleware';
+export type { Reply } from './engine/middleware';
 export * from './errors';
 export {
   FrameType,

@@ -1,77 +1,13 @@
-import type { Readable, Writable } from 'node:stream';
-import { dataTypeName, decodePayload } from '../protocol/payload';
-import type { DataTypeName } from '../protocol/constants';
+import { Context as EngineContext } from '../engine/context';
 import type { Unit } from './unit';
 
 /**
- * What a handler or a requester gets: the data with its type, where it came from, and for a
+ * What a handler or a requester gets: the data with its type, the unit it came from, and for a
  * request under way, the reply being decided (`response`, `error`) and `next()` for middleware.
- *
- * The payload is a view of the received frame and is decoded on first use, once.
+ * The class lives in the engine, which makes every context; here it gets its public `unit` type.
  */
-export class Context {
-  /** The response, once decided (handlers and middleware after `next()`). */
-  response: unknown = undefined;
-  /** The error the request is rejected with, once decided. */
-  error: unknown = undefined;
-  /** Round-trip time in milliseconds, on a response context. */
-  rtt: number | undefined = undefined;
-  /** The stream to read, in an `onReadable` handler and on a requester's `Readable` ready. */
-  readable: Readable | undefined = undefined;
-  /** The stream to write, in an `onWritable` handler. */
-  writable: Writable | undefined = undefined;
-
-  /** @internal set by the middleware runner */
-  _next: (() => Promise<void>) | null = null;
-
-  private decoded = false;
-  private value: unknown = undefined;
-
-  constructor(
-    readonly unit: Unit,
-    readonly role: string,
-    readonly event: string,
-    /** @internal the typed payload, datatype byte first */
-    private readonly payload: Buffer,
-  ) {}
-
-  /** The value sent. Throws a ProtocolError when the payload cannot be decoded. */
-  get data(): unknown {
-    if (!this.decoded) this.decode();
-    return this.value;
-  }
-
-  set data(value: unknown) {
-    this.decoded = true;
-    this.value = value;
-  }
-
-  /** 'binary', 'null', 'boolean', 'string', 'number', 'object', or '?' for an unknown datatype. */
-  get type(): DataTypeName | '?' {
-    return this.payload.length > 0 ? dataTypeName(this.payload[0]!) : '?';
-  }
-
-  /** The payload as it came: its bytes after the datatype byte, and the type's name. */
-  get origin(): { raw: Buffer; type: DataTypeName | '?' } {
-    return { raw: this.payload.subarray(1), type: this.type };
-  }
-
-  /**
-   * In middleware: runs the rest of the chain. The Promise resolves once the reply is decided
-   * and the inner layers have finished, so `response` and `error` can be read or changed.
-   */
-  next(): Promise<void> {
-    return this._next !== null ? this._next() : Promise.resolve();
-  }
-
-  private decode(): void {
-    // An unknown datatype reads as null with type '?', as the original delivers it; bad JSON
-    // or a missing datatype byte throws the ProtocolError.
-    if (this.payload.length > 0 && dataTypeName(this.payload[0]!) === '?') {
-      this.value = null;
-    } else {
-      this.value = decodePayload(this.payload).value;
-    }
-    this.decoded = true;
-  }
+export interface Context extends EngineContext {
+  readonly unit: Unit;
 }
+
+export const Context = EngineContext as unknown as new (unit: Unit, role: string, event: string, payload: Buffer) => Context;

@@ -1,7 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { ReadableOptions, WritableOptions } from 'node:stream';
 import { InvalidArgumentError, NoUnitError, type RoletalkError } from '../errors';
-import { FrameType } from '../protocol/constants';
 import { StreamReader } from '../streams/reader';
 import { StreamWriter } from '../streams/writer';
 import type { Context } from './context';
@@ -58,15 +57,12 @@ export class Destination extends EventEmitter {
   /** Sends the same MESSAGE to every unit; returns how many were sent. */
   broadcast(event: EventOptions, data?: unknown): number {
     const { name } = parseEvent(event);
-    const units = this.members;
-    if (units.length === 0) return 0;
-    const encoder = this.peer.encoder;
-    const frame = encoder.message(this.name, name, data);
-    // One frame for all: a reference per extra send (buffer-pool.ts ownership rule).
-    for (let i = 1; i < units.length; i++) encoder.pool.retain(frame);
-    let sent = 0;
-    for (const unit of units) if (unit.sendFrame(frame)) sent++;
-    return sent;
+    return this.peer.engine.broadcast(
+      this.members.map((unit) => unit.remote),
+      this.name,
+      name,
+      data,
+    );
   }
 
   /**
@@ -82,7 +78,7 @@ export class Destination extends EventEmitter {
     if (cb !== undefined) {
       promise.then(
         (ctx) => cb(null, ctx),
-        (err: RoletalkError) => cb(err, err.ctx),
+        (err: RoletalkError) => cb(err, err.ctx as Context | undefined),
       );
       // The callback owns the outcome; the returned Promise must not also raise unhandled.
       promise.catch(() => {});
@@ -101,7 +97,7 @@ export class Destination extends EventEmitter {
     for (const unit of units) {
       unit.request(this.name, name, data, timeout ?? this.peer.requestTimeout).then(
         (ctx) => cb(null, ctx),
-        (err: RoletalkError) => cb(err, err.ctx),
+        (err: RoletalkError) => cb(err, err.ctx as Context | undefined),
       );
     }
     return units.length;
@@ -126,7 +122,7 @@ export class Destination extends EventEmitter {
    * Flow control follows our consumer: a paused Readable stops the remote writer.
    */
   Readable(event: EventOptions, data?: unknown, options?: ReadableOptions): StreamReader {
-    return this.openStream(FrameType.REQUEST_READABLE, event, data, new StreamReader(options));
+    return this.openStream(event, data, new StreamReader(options));
   }
 
   /**
@@ -134,19 +130,14 @@ export class Destination extends EventEmitter {
    * the remote accepts are held; 'ready' is emitted with the response's Context.
    */
   Writable(event: EventOptions, data?: unknown, options?: WritableOptions): StreamWriter {
-    return this.openStream(FrameType.REQUEST_WRITABLE, event, data, new StreamWriter(options));
+    return this.openStream(event, data, new StreamWriter(options));
   }
 
-  private openStream<S extends StreamReader | StreamWriter>(
-    type: typeof FrameType.REQUEST_READABLE | typeof FrameType.REQUEST_WRITABLE,
-    event: EventOptions,
-    data: unknown,
-    stream: S,
-  ): S {
+  private openStream<S extends StreamReader | StreamWriter>(event: EventOptions, data: unknown, stream: S): S {
     const { name, unit: chosen, timeout } = parseEvent(event);
     const unit = chosen ?? this.next();
     if (unit === undefined) throw new NoUnitError(this.name);
-    unit.openStream(type, this.name, name, data, stream, timeout ?? this.peer.requestTimeout);
+    unit.remote.openStream(stream, this.name, name, data, timeout ?? this.peer.requestTimeout);
     return stream;
   }
 

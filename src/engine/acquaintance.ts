@@ -1,12 +1,12 @@
-import type { Unit } from '../api/unit';
 import { FrameType } from '../protocol/constants';
 import type { AcquaintFrame } from '../protocol/decoder';
 import type { FrameEncoder } from '../protocol/encoder';
+import type { RemotePeer } from './remote-peer';
 
 export interface AcquaintanceHost {
   readonly friendly: boolean;
   readonly encoder: FrameEncoder;
-  units(): Iterable<Unit>;
+  units(): Iterable<RemotePeer>;
   isConnectedOrDialing(id: string, address: string): boolean;
   wantsAnyRole(roles: readonly string[]): boolean;
   dial(address: string): void;
@@ -21,7 +21,7 @@ export class Acquaintance {
   constructor(private readonly host: AcquaintanceHost) {}
 
   /** A unit has just connected (its first connection). */
-  introduce(newcomer: Unit): void {
+  introduce(newcomer: RemotePeer): void {
     const host = this.host;
     if (!host.friendly) return;
     for (const other of host.units()) {
@@ -39,7 +39,7 @@ export class Acquaintance {
     host.dial(frame.address);
   }
 
-  private entry(unit: Unit, address: string): Buffer {
-    return this.host.encoder.json(FrameType.ACQUAINT, { id: unit.id, address, roles: unit.getRoles() });
+  private entry(unit: RemotePeer, address: string): Buffer {
+    return this.host.encoder.json(FrameType.ACQUAINT, { id: unit.id, address, roles: [...unit.roles] });
   }
 }

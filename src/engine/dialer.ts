@@ -1,11 +1,11 @@
 import type WebSocket from 'ws';
-import type { Unit } from '../api/unit';
+import type { RemotePeer } from './remote-peer';
 import { Timing } from '../protocol/constants';
 
 /** What a dialer needs from the peer: open one connection and run its handshake. */
 export interface DialHost {
-  open(address: string, wsOptions: WebSocket.ClientOptions, dialer: Dialer): Promise<{ unit: Unit; ws: WebSocket }>;
-  reconnected(dialer: Dialer, unit: Unit): void;
+  open(address: string, wsOptions: WebSocket.ClientOptions, dialer: Dialer): Promise<{ unit: RemotePeer; ws: WebSocket }>;
+  reconnected(dialer: Dialer, unit: RemotePeer): void;
   reconnectFailed(dialer: Dialer, error: Error, delay: number): void;
   forget(dialer: Dialer): void;
 }
@@ -20,7 +20,7 @@ export class Dialer {
   private timer: NodeJS.Timeout | null = null;
   stopped = false;
   /** The unit the last successful connection reached. */
-  unit: Unit | undefined;
+  unit: RemotePeer | undefined;
 
   constructor(
     private readonly host: DialHost,
@@ -30,7 +30,7 @@ export class Dialer {
   ) {}
 
   /** The first connection: its failure rejects and ends the dialer. */
-  async first(): Promise<{ unit: Unit; ws: WebSocket }> {
+  async first(): Promise<{ unit: RemotePeer; ws: WebSocket }> {
     try {
       const result = await this.host.open(this.address, this.wsOptions, this);
       this.unit = result.unit;

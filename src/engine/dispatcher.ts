@@ -1,27 +1,23 @@
-import { Context } from '../api/context';
-import type { Role, HandlerSet } from '../api/role';
-import type { Unit } from '../api/unit';
 import { DataType, FrameType, RejectText } from '../protocol/constants';
 import type { MessageFrame, RequestFrame, StreamRequestFrame } from '../protocol/decoder';
 import type { Connection } from '../transport/connection';
 import { StreamReader } from '../streams/reader';
 import { StreamWriter } from '../streams/writer';
+import type { FrameEncoder } from '../protocol/encoder';
+import { Context } from './context';
+import type { RemotePeer } from './remote-peer';
+import type { Kind, PeerMiddleware, RoleRoutes } from './routes';
 import { readerLink, writerLink } from './stream-links';
 import { isThenable, runChain, type Handler } from './middleware';
 
-/** The peer-wide middleware and roles that incoming frames are routed to. */
+/** The roles and peer-wide middleware that incoming frames are routed to. */
 export interface Routes {
-  readonly roleMap: ReadonlyMap<string, Role>;
-  readonly peerData: readonly Handler[];
-  readonly peerMessage: readonly Handler[];
-  readonly peerRequest: readonly Handler[];
-  readonly peerReadable: readonly Handler[];
-  readonly peerWritable: readonly Handler[];
+  readonly encoder: FrameEncoder;
+  readonly roles: ReadonlyMap<string, RoleRoutes>;
+  readonly middleware: PeerMiddleware;
   /** A message handler failed: nobody is waiting for an answer, so it is reported here. */
   handlerError(err: unknown, ctx: Context): void;
 }
-
-export type Kind = 'message' | 'request' | 'readable' | 'writable';
 
 /** The text a rejection carries: an Error's message, a string as is, anything else as String(x). */
 export function errorText(err: unknown): string {
@@ -36,13 +32,13 @@ export function errorText(err: unknown): string {
 export class Dispatcher {
   constructor(private readonly routes: Routes) {}
 
-  message(unit: Unit, frame: MessageFrame): void {
-    const role = this.routes.roleMap.get(frame.role);
+  message(unit: RemotePeer, frame: MessageFrame): void {
+    const role = this.routes.roles.get(frame.role);
     // Unknown or disabled role, or unhandled event: dropped silently (§4).
     if (role === undefined || !role.active) return;
     const handler = role.message.byEvent.get(frame.event);
     if (handler === undefined) return;
-    const ctx = new Context(unit, frame.role, frame.event, frame.payload);
+    const ctx = new Context(unit.face, frame.role, frame.event, frame.payload);
     const layers = this.layers('message', role);
     if (layers.length === 0) {
       // The common case, without the middleware machinery: no Promise unless the handler makes one.
@@ -59,22 +55,22 @@ export class Dispatcher {
     });
   }
 
-  request(unit: Unit, frame: RequestFrame): void {
+  request(unit: RemotePeer, frame: RequestFrame): void {
     const corr = frame.corr;
+    const encoder = this.routes.encoder;
     const refusal = this.refusal('request', frame.role, frame.event);
     if (typeof refusal === 'string') {
-      unit.sendFrame(unit.engine.encoder.reject(corr, refusal));
+      unit.sendFrame(encoder.reject(corr, refusal));
       return;
     }
     const datatype = frame.payload.length > 0 ? frame.payload[0]! : -1;
     if (datatype < 0 || datatype > DataType.OBJECT) {
       // §3: an unknown or missing datatype is a protocol error for requests: reject it.
-      unit.sendFrame(unit.engine.encoder.reject(corr, datatype < 0 ? 'The request has no payload datatype' : `Unknown payload datatype ${datatype}`));
+      unit.sendFrame(encoder.reject(corr, datatype < 0 ? 'The request has no payload datatype' : `Unknown payload datatype ${datatype}`));
       return;
     }
-    const ctx = new Context(unit, frame.role, frame.event, frame.payload);
+    const ctx = new Context(unit.face, frame.role, frame.event, frame.payload);
     runChain(ctx, this.layers('request', refusal.role), refusal.handler, (c) => {
-      const encoder = unit.engine.encoder;
       let reply: Buffer;
       try {
         reply = c.error !== undefined ? encoder.reject(corr, errorText(c.error)) : encoder.response(corr, c.response);
@@ -92,8 +88,8 @@ export class Dispatcher {
    * `ctx.writable`. Accepting answers STREAM_RESOLVE with our end's id on the connection the
    * request came on, which then carries the stream; refusing answers STREAM_REJECT.
    */
-  streamRequest(unit: Unit, frame: StreamRequestFrame, conn: Connection): void {
-    const encoder = unit.engine.encoder;
+  streamRequest(unit: RemotePeer, frame: StreamRequestFrame, conn: Connection): void {
+    const encoder = this.routes.encoder;
     const corr = frame.corr;
     const reject = (reason: string): void =>
       conn.send(encoder.streamReply(FrameType.STREAM_REJECT, corr, 0, JSON.stringify({ data: reason })));
@@ -102,7 +98,7 @@ export class Dispatcher {
     if (typeof refusal === 'string') return reject(refusal);
     if (frame.chan <= 0) return reject('Invalid stream id');
     const remoteId = frame.chan;
-    const ctx = new Context(unit, frame.role, frame.event, frame.payload);
+    const ctx = new Context(unit.face, frame.role, frame.event, frame.payload);
     const stream = kind === 'readable' ? new StreamReader() : new StreamWriter();
     if (stream instanceof StreamReader) ctx.readable = stream;
     else ctx.writable = stream;
@@ -125,13 +121,13 @@ export class Dispatcher {
       }
       conn.send(resolve);
       unit.streams.bind(localId, conn);
-      if (stream instanceof StreamReader) stream.attach(readerLink(unit, conn, localId, remoteId));
-      else stream.attach(writerLink(unit, conn, localId, remoteId));
+      if (stream instanceof StreamReader) stream.attach(readerLink(unit, encoder, conn, localId, remoteId));
+      else stream.attach(writerLink(unit, encoder, conn, localId, remoteId));
       // As 1.1.x: the handler's end emits 'ready' with { unit } once the response has been
       // written, and handlers commonly wait for it before writing. Later than the reply, so that
       // a handler that replies first and listens after still hears it.
       setImmediate(() => {
-        if (!stream.destroyed) stream.emit('ready', { unit });
+        if (!stream.destroyed) stream.emit('ready', { unit: unit.face });
       });
     });
   }
@@ -140,39 +136,25 @@ export class Dispatcher {
    * The §4 automatic rejection text for `role`/`event` of `kind`, or the role and handler
    * that will serve it.
    */
-  refusal(kind: Kind, roleName: string, event: string): string | { role: Role; handler: Handler } {
-    const role = this.routes.roleMap.get(roleName);
+  refusal(kind: Kind, roleName: string, event: string): string | { role: RoleRoutes; handler: Handler } {
+    const role = this.routes.roles.get(roleName);
     if (role === undefined) return RejectText.roleNotRegistered(roleName);
     if (!role.active) return RejectText.roleDisabled(roleName);
-    const handler = handlersOf(role, kind).byEvent.get(event);
+    const handler = role.of(kind).byEvent.get(event);
     if (handler === undefined) return RejectText.eventNotHandled(event);
     return { role, handler };
   }
 
   /** Middleware order: peer onData, peer on<Kind>, role onData, role on<Kind>. */
-  layers(kind: Kind, role: Role): readonly Handler[] {
-    const r = this.routes;
-    const peerKind =
-      kind === 'message' ? r.peerMessage : kind === 'request' ? r.peerRequest : kind === 'readable' ? r.peerReadable : r.peerWritable;
-    const roleKind = handlersOf(role, kind).middleware;
-    const total = r.peerData.length + peerKind.length + role.dataMiddleware.length + roleKind.length;
+  layers(kind: Kind, role: RoleRoutes): readonly Handler[] {
+    const peer = this.routes.middleware;
+    const peerKind = peer[kind];
+    const roleKind = role.of(kind).middleware;
+    const total = peer.data.length + peerKind.length + role.data.length + roleKind.length;
     if (total === 0) return EMPTY;
-    return [...r.peerData, ...peerKind, ...role.dataMiddleware, ...roleKind];
+    return [...peer.data, ...peerKind, ...role.data, ...roleKind];
   }
 }
 
 const EMPTY: readonly Handler[] = [];
 const noReply = (): void => {};
-
-function handlersOf(role: Role, kind: Kind): HandlerSet {
-  switch (kind) {
-    case 'message':
-      return role.message;
-    case 'request':
-      return role.requests;
-    case 'readable':
-      return role.readables;
-    default:
-      return role.writables;
-  }
-}

@@ -1,4 +1,3 @@
-import type { Unit } from '../api/unit';
 import type { HmacFn } from '../auth/keyring';
 import { equalHex, newChallenge } from '../auth/keyring';
 import { AuthError, CloseCode, ConnectionClosedError, HandshakeTimeoutError, type RoletalkError } from '../errors';
@@ -6,7 +5,12 @@ import type { PeerInfo } from '../protocol/decoder';
 import { Handshake, type HandshakeAction } from '../protocol/handshake';
 import type { Connection } from '../transport/connection';
 
-export interface HandshakeHooks {
+/** What the handshake hands a connection to once it succeeds (a remote peer). */
+export interface FrameSink {
+  handleFrame(frame: Buffer, conn: Connection): void;
+}
+
+export interface HandshakeHooks<T extends FrameSink> {
   keys: ReadonlyMap<string, string>;
   hmac: HmacFn;
   /** Milliseconds the handshake may take (PROTOCOL.md §2: 4000). */
@@ -17,7 +21,7 @@ export interface HandshakeHooks {
    * Success: the unit that takes the connection from now on. `sent` is the CONFIRMED this
    * side sent on it. Throwing an AuthError refuses the connection after all.
    */
-  accept(remote: PeerInfo, sent: { roles: string[] }): Unit;
+  accept(remote: PeerInfo, sent: { roles: string[] }): T;
   /** The handshake failed (both sides' refusals, timeouts, malformed frames). */
   failed(error: RoletalkError): void;
 }
@@ -28,8 +32,8 @@ export interface HandshakeHooks {
  * and hands the connection, with any frames that came right behind the handshake, to the unit.
  * A failed handshake closes the connection with 4002 (§2).
  */
-export function driveHandshake(conn: Connection, hooks: HandshakeHooks): Promise<Unit> {
-  return new Promise<Unit>((resolve, reject) => {
+export function driveHandshake<T extends FrameSink>(conn: Connection, hooks: HandshakeHooks<T>): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
     let sent: { roles: string[] } = { roles: [] };
     const handshake = new Handshake({
       keys: hooks.keys,
@@ -37,7 +41,7 @@ export function driveHandshake(conn: Connection, hooks: HandshakeHooks): Promise
       challenge: newChallenge,
       equal: equalHex,
     });
-    let unit: Unit | undefined;
+    let unit: T | undefined;
     let settled = false;
     const fail = (error: RoletalkError): void => {
       clearTimeout(timer);

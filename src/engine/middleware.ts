@@ -1,4 +1,4 @@
-import type { Context } from '../api/context';
+import type { Context } from './context';
 
 /**
  * Runs a handler behind its middleware (peer onData, peer on<Kind>, role onData,
@@ -21,7 +21,8 @@ import type { Context } from '../api/context';
  */
 
 export type Reply = (err?: unknown, data?: unknown) => void;
-export type Handler = (ctx: Context, reply: Reply) => unknown;
+/** A handler or middleware layer; the API types `ctx` as its own Context. */
+export type Handler<C = Context> = (ctx: C, reply: Reply) => unknown;
 
 export function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';

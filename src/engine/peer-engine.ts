@@ -1,19 +1,401 @@
-import type { Unit } from '../api/unit';
-import type { AcquaintFrame } from '../protocol/decoder';
-import type { FrameEncoder } from '../protocol/encoder';
-import type { Connection } from '../transport/connection';
-import type { RoletalkError } from '../errors';
-import type { Dispatcher } from './dispatcher';
+import type http from 'node:http';
+import type { Duplex } from 'node:stream';
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
+import type WebSocket from 'ws';
+import type { WebSocketServer } from 'ws';
+import { AuthError, CloseCode, PeerClosedError, type RoletalkError } from '../errors';
+import { Keyring, hmacInline, type HmacFn } from '../auth/keyring';
+import { HmacPool } from '../auth/hmac-pool';
+import type { BufferPool } from '../protocol/buffer-pool';
+import { FrameType, PROTOCOL_VERSION } from '../protocol/constants';
+import type { PeerInfo } from '../protocol/decoder';
+import { FrameEncoder } from '../protocol/encoder';
+import type { Connection, HeartbeatOptions, WriteBatch } from '../transport/connection';
+import type { ListenSpec, Transport } from '../transport/transport';
+import { WsTransport } from '../transport/ws-transport';
+import { ThreadedTransport } from '../transport/threads/threaded-transport';
+import { Acquaintance } from './acquaintance';
+import type { Context, UnitFace } from './context';
+import { Dialer } from './dialer';
+import { Dispatcher } from './dispatcher';
+import { driveHandshake } from './handshake-driver';
+import { RemotePeer, type RemoteHost } from './remote-peer';
+import { PeerMiddleware, type RoleRoutes } from './routes';
 
-/** What a Unit needs from the peer that owns it. The Peer implements it. */
-export interface PeerEngine {
-  readonly encoder: FrameEncoder;
+/** The local peer's settings, checked by the API before they get here. */
+export interface EngineConfig {
+  name: string;
+  friendly: boolean;
+  requestTimeout: number;
+  heartbeat: HeartbeatOptions;
+  handshakeTimeout: number;
+  pool: BufferPool;
+  hmac: HmacFn | undefined;
+  authThreads: number;
+  writeBatch: WriteBatch;
+  advertise: string | boolean;
+  ioThreads: number;
+}
+
+/** What the engine tells the public API (api/Peer turns these into objects and events). */
+export interface EngineEvents {
+  /** The public face of a remote that just completed its first handshake (api/Unit). */
+  face(remote: RemotePeer): UnitFace;
+  /** A remote's active roles are known or changed: destinations follow. */
+  rolesChanged(remote: RemotePeer): void;
+  /** A remote's first connection is up. */
+  opened(remote: RemotePeer): void;
+  /** A remote's last connection is gone; its pending work has failed. */
+  closed(remote: RemotePeer): void;
+  /** Whether this peer wants a role (has a destination for it), for acquaintance. */
+  wants(role: string): boolean;
+  reconnected(address: string, remote: RemotePeer): void;
+  reconnectFailed(address: string, error: Error, delay: number): void;
+  authError(error: RoletalkError): void;
+  protocolError(error: RoletalkError, remote: RemotePeer): void;
+  handlerError(err: unknown, ctx: Context): void;
+}
+
+/**
+ * The engine of the local peer: its roles and middleware, its remote peers and their
+ * connections, dialing and redialing, handshakes, ROLES rounds (§5), acquaintance (§7), the
+ * transports, and shutdown. `api/Peer` checks options and delegates here.
+ */
+export class PeerEngine implements RemoteHost {
+  readonly id = randomBytes(16).toString('hex');
+  name: string;
+  friendly: boolean;
   readonly requestTimeout: number;
+  readonly auth = new Keyring();
+  readonly tags: Record<string, string> = {};
+  readonly encoder: FrameEncoder;
   readonly dispatcher: Dispatcher;
-  readonly acquaintance: { receive(frame: AcquaintFrame): void };
-  closeUnit(unit: Unit): void;
-  /** The user closed this connection with `{ redial: false }`: if this side dialed it, do not redial (§8). */
-  stopRedial(conn: Connection): void;
-  protocolError(unit: Unit, conn: Connection, error: RoletalkError): void;
-  unitRolesChanged(unit: Unit): void;
+  readonly acquaintance: Acquaintance;
+  readonly roles = new Map<string, RoleRoutes>();
+  readonly middleware = new PeerMiddleware();
+  readonly remotes = new Map<string, RemotePeer>();
+  /** The bound port after `listen`. */
+  port: number | undefined;
+
+  private readonly handshakeTimeout: number;
+  private readonly hmac: HmacFn;
+  private readonly hmacPool: HmacPool | undefined;
+  private readonly createdAt = Date.now();
+  private readonly dialers = new Set<Dialer>();
+  /** The dialer behind each outbound connection, to redial or stop it. */
+  private readonly connDialers = new Map<Connection, Dialer>();
+  /** Connections still in their handshake, so `close()` reaches them too. */
+  private readonly handshaking = new Set<Connection>();
+  /** Sockets on the main thread; also serves `handleUpgrade` for users' own servers. */
+  private readonly wsTransport: WsTransport;
+  /** Where dialed and listened connections live (the main thread unless I/O threads are on). */
+  private readonly transport: Transport;
+  private listening = false;
+  /** The transport the listener runs on. */
+  private listener: Transport | undefined;
+  private advertise: string | boolean;
+  private rolesCounter = 0;
+  private rolesRoundScheduled = false;
+  closing = false;
+
+  constructor(
+    config: EngineConfig,
+    private readonly events: EngineEvents,
+  ) {
+    this.name = config.name;
+    this.friendly = config.friendly;
+    this.requestTimeout = config.requestTimeout;
+    this.handshakeTimeout = config.handshakeTimeout;
+    this.hmacPool = config.authThreads > 0 ? new HmacPool(config.authThreads) : undefined;
+    this.hmac = config.hmac ?? this.hmacPool?.hmac ?? hmacInline;
+    this.advertise = config.advertise;
+    this.encoder = new FrameEncoder(config.pool);
+    this.wsTransport = new WsTransport(this.encoder.pool, config.heartbeat, config.writeBatch);
+    this.transport =
+      config.ioThreads > 0 ? new ThreadedTransport(config.ioThreads, this.encoder.pool, config.heartbeat, config.writeBatch) : this.wsTransport;
+    this.dispatcher = new Dispatcher(this);
+    const engine = this;
+    this.acquaintance = new Acquaintance({
+      // Read live: users may change `friendly` after construction.
+      get friendly() {
+        return engine.friendly;
+      },
+      encoder: this.encoder,
+      units: () => this.remotes.values(),
+      isConnectedOrDialing: (id, address) =>
+        id === this.id || this.remotes.has(id) || [...this.dialers].some((d) => d.address === address),
+      wantsAnyRole: (roles) => roles.some((r) => events.wants(r)),
+      dial: (address) => {
+        if (!this.closing) this.connect(address, true, {}).catch(() => {});
+      },
+    });
+  }
+
+  // ---- roles --------------------------------------------------------------------------
+
+  /** A role was added, enabled or disabled: one ROLES round per tick (§5). */
+  rolesUpdated(): void {
+    if (this.rolesRoundScheduled) return;
+    this.rolesRoundScheduled = true;
+    process.nextTick(() => {
+      this.rolesRoundScheduled = false;
+      this.rolesCounter++;
+      const frame = this.encoder.json(FrameType.ROLES, { i: this.rolesCounter, roles: this.activeRoles() });
+      const remotes = [...this.remotes.values()];
+      // One frame for all: a reference per extra send (buffer-pool.ts ownership rule).
+      this.sendToEach(remotes, frame);
+    });
+  }
+
+  private activeRoles(): string[] {
+    const names: string[] = [];
+    for (const role of this.roles.values()) if (role.active) names.push(role.name);
+    return names;
+  }
+
+  /** Sends one MESSAGE to each of `remotes`, encoded once; returns how many took it. */
+  broadcast(remotes: readonly RemotePeer[], role: string, event: string, data: unknown): number {
+    if (remotes.length === 0) return 0;
+    return this.sendToEach(remotes, this.encoder.message(role, event, data));
+  }
+
+  private sendToEach(remotes: readonly RemotePeer[], frame: Buffer): number {
+    if (remotes.length === 0) {
+      this.encoder.pool.release(frame);
+      return 0;
+    }
+    for (let i = 1; i < remotes.length; i++) this.encoder.pool.retain(frame);
+    let sent = 0;
+    for (const remote of remotes) if (remote.sendFrame(frame)) sent++;
+    return sent;
+  }
+
+  // ---- listening ----------------------------------------------------------------------
+
+  /** Serves WebSocket upgrades; resolves with the bound port. */
+  async listen(spec: ListenSpec, https: boolean): Promise<number | undefined> {
+    this.listening = true;
+    // A server of the user's lives on this thread, so its connections do too.
+    const transport = spec.server !== undefined ? this.wsTransport : this.transport;
+    this.listener = transport;
+    try {
+      this.port = await transport.listen(spec, this.inbound);
+    } catch (err) {
+      this.listening = false;
+      throw err;
+    }
+    if (this.advertise === true) {
+      const host = spec.host && spec.host !== '0.0.0.0' && spec.host !== '::' ? spec.host : '127.0.0.1';
+      this.advertise = `${https ? 'wss' : 'ws'}://${host.includes(':') ? `[${host}]` : host}:${this.port}`;
+    }
+    return this.port;
+  }
+
+  get isListening(): boolean {
+    return this.listening;
+  }
+
+  wsServer(): WebSocketServer {
+    return this.wsTransport.wsServer();
+  }
+
+  handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (this.closing) {
+      socket.destroy();
+      return;
+    }
+    this.wsTransport.handleUpgrade(req, socket, head, this.inbound);
+  }
+
+  private readonly inbound = (conn: Connection): void => {
+    this.runHandshake(conn, undefined).catch(() => {});
+  };
+
+  // ---- dialing ------------------------------------------------------------------------
+
+  /** Dials a peer; resolves with the remote once the handshake succeeds. */
+  connect(address: string, permanent: boolean, wsOptions: WebSocket.ClientOptions): Promise<{ unit: RemotePeer; ws: WebSocket }> {
+    if (this.closing) throw new PeerClosedError();
+    const dialer = new Dialer(this.dialHost, address, wsOptions, permanent);
+    this.dialers.add(dialer);
+    return dialer.first();
+  }
+
+  private readonly dialHost = {
+    open: (address: string, wsOptions: WebSocket.ClientOptions, dialer: Dialer) => this.open(address, wsOptions, dialer),
+    reconnected: (dialer: Dialer, remote: RemotePeer) => this.events.reconnected(dialer.address, remote),
+    reconnectFailed: (dialer: Dialer, error: Error, delay: number) => this.events.reconnectFailed(dialer.address, error, delay),
+    forget: (dialer: Dialer) => {
+      this.dialers.delete(dialer);
+    },
+  };
+
+  private async open(address: string, wsOptions: WebSocket.ClientOptions, dialer: Dialer): Promise<{ unit: RemotePeer; ws: WebSocket }> {
+    if (this.closing || dialer.stopped) throw new PeerClosedError();
+    const conn = await this.transport.dial(address, wsOptions);
+    this.connDialers.set(conn, dialer);
+    const unit = await this.runHandshake(conn, address);
+    return { unit, ws: (conn as { ws?: WebSocket }).ws as WebSocket };
+  }
+
+  // ---- connections and the handshake ---------------------------------------------------
+
+  private runHandshake(conn: Connection, address: string | undefined): Promise<RemotePeer> {
+    this.handshaking.add(conn);
+    const done = driveHandshake(conn, {
+      keys: this.auth.keys,
+      hmac: this.hmac,
+      timeout: this.handshakeTimeout,
+      confirmation: () => this.confirmation(),
+      accept: (info, sent) => {
+        // Dialed itself (an address of its own, or an acquaintance loop).
+        if (info.id === this.id) throw new AuthError('The remote peer is this peer');
+        const remote = this.attach(conn, info, address);
+        this.announceMissedRoles(remote, conn, sent.roles);
+        return remote;
+      },
+      failed: (error) => this.events.authError(error),
+    });
+    const forget = (): void => {
+      this.handshaking.delete(conn);
+    };
+    done.then(forget, () => {
+      forget();
+      this.connDialers.delete(conn);
+    });
+    return done;
+  }
+
+  /**
+   * A role changed between sending our CONFIRMED and the remote's arrival: that round's ROLES
+   * went to the remotes of the time, not to this one, so it would never learn of the change.
+   */
+  private announceMissedRoles(remote: RemotePeer, conn: Connection, confirmedRoles: string[]): void {
+    // A round still to come reaches the new remote anyway.
+    if (this.rolesRoundScheduled || remote.conns.indexOf(conn) === -1) return;
+    const active = this.activeRoles();
+    if (active.length === confirmedRoles.length && active.every((r, i) => r === confirmedRoles[i])) return;
+    conn.send(this.encoder.json(FrameType.ROLES, { i: this.rolesCounter, roles: active }));
+  }
+
+  /** CONFIRMED data (§2): active roles only, in the original's key order. */
+  private confirmation(): { roles: string[] } & Record<string, unknown> {
+    return {
+      id: this.id,
+      roles: this.activeRoles(),
+      friendly: this.friendly,
+      name: this.name,
+      meta: {
+        os: os.platform(),
+        runtime: `nodejs ${process.version}`,
+        time: Date.now(),
+        uptime: Date.now() - this.createdAt,
+        protocol: PROTOCOL_VERSION,
+      },
+      tags: this.tags,
+      // Extensions (§9): original peers ignore unknown fields.
+      ...(typeof this.advertise === 'string' ? { ext: { listen: this.advertise } } : {}),
+    };
+  }
+
+  /** A connection finished its handshake: join the remote's connections, or make the remote. */
+  private attach(conn: Connection, info: PeerInfo, address: string | undefined): RemotePeer {
+    let remote = this.remotes.get(info.id);
+    const isNew = remote === undefined;
+    if (remote === undefined) {
+      remote = new RemotePeer(this, info);
+      remote.face = this.events.face(remote);
+      this.remotes.set(info.id, remote);
+    }
+    if (address !== undefined) remote.address = address;
+    else if (remote.address === undefined && typeof info.ext.listen === 'string' && /^wss?:\/\//.test(info.ext.listen)) {
+      // An inbound peer that offered where it listens (§9 `ext.listen`) can be introduced too.
+      remote.address = info.ext.listen;
+    }
+    const owner = remote;
+    remote.addConnection(conn);
+    conn.onClose = () => this.connectionClosed(owner, conn);
+    if (this.closing) {
+      conn.close(CloseCode.INTENTIONAL, 'intentionally closed');
+      return remote;
+    }
+    if (isNew) {
+      this.events.rolesChanged(remote);
+      this.acquaintance.introduce(remote);
+      this.events.opened(remote);
+    }
+    return remote;
+  }
+
+  private connectionClosed(remote: RemotePeer, conn: Connection): void {
+    const last = remote.removeConnection(conn);
+    const dialer = this.connDialers.get(conn);
+    this.connDialers.delete(conn);
+    if (last) {
+      this.remotes.delete(remote.id);
+      remote.lost();
+      this.events.closed(remote);
+    }
+    // `closeRemote` has already stopped its dialers; `close()` stops them all.
+    if (dialer !== undefined) dialer.connectionClosed(this.closing);
+  }
+
+  /** `unit.close()`: every connection closes with 4000 and none is redialed (§8). */
+  closeRemote(remote: RemotePeer): void {
+    for (const conn of remote.conns) this.connDialers.get(conn)?.stop();
+    remote.closeConnections(CloseCode.INTENTIONAL, 'intentionally closed');
+  }
+
+  /** The user closed this connection with `{ redial: false }`: if this side dialed it, do not redial. */
+  stopRedial(conn: Connection): void {
+    this.connDialers.get(conn)?.stop();
+  }
+
+  // ---- RemoteHost ---------------------------------------------------------------------
+
+  protocolError(remote: RemotePeer, conn: Connection, error: RoletalkError): void {
+    this.events.protocolError(error, remote);
+    conn.close(error.closeCode ?? CloseCode.PROTOCOL_ERROR, error.message);
+  }
+
+  rolesChanged(remote: RemotePeer): void {
+    this.events.rolesChanged(remote);
+  }
+
+  handlerError(err: unknown, ctx: Context): void {
+    this.events.handlerError(err, ctx);
+  }
+
+  // ---- shutdown -------------------------------------------------------------------------
+
+  /** Closes every remote and the listener, stops every redial; resolves when all is closed. */
+  async close(): Promise<boolean> {
+    if (this.closing && !this.listening && this.remotes.size === 0) return false;
+    this.closing = true;
+    for (const dialer of [...this.dialers]) dialer.stop();
+    const waits: Promise<void>[] = [];
+    for (const remote of this.remotes.values()) {
+      if (remote.conns.length === 0) continue;
+      waits.push(remote.whenClosed());
+      remote.closeConnections(CloseCode.INTENTIONAL, 'intentionally closed');
+    }
+    for (const conn of this.handshaking) conn.close(CloseCode.INTENTIONAL, 'peer closed');
+    // A remote that never answers the close handshake is dropped after a grace period.
+    const grace = setTimeout(() => {
+      for (const remote of this.remotes.values()) for (const conn of remote.conns) conn.terminate();
+      for (const conn of this.handshaking) conn.terminate();
+    }, 1000);
+    grace.unref();
+    if (this.listening) {
+      this.listening = false;
+      waits.push((this.listener ?? this.transport).closeListener());
+    }
+    await Promise.all(waits);
+    clearTimeout(grace);
+    await this.transport.shutdown();
+    if (this.transport !== this.wsTransport) await this.wsTransport.shutdown();
+    await this.hmacPool?.close();
+    return true;
+  }
 }

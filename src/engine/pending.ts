@@ -1,4 +1,4 @@
-import type { Context } from '../api/context';
+import type { Context } from './context';
 
 /** A request waiting for its RESPONSE or REJECT (PROTOCOL.md §4). One table per unit. */
 export interface PendingRequest {

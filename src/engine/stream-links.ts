@@ -1,5 +1,6 @@
-import type { Unit } from '../api/unit';
 import type { Connection } from '../transport/connection';
+import type { FrameEncoder } from '../protocol/encoder';
+import type { StreamRegistry } from './stream-registry';
 import type { ReaderLink } from '../streams/reader';
 import type { WriterLink } from '../streams/writer';
 
@@ -8,22 +9,20 @@ import type { WriterLink } from '../streams/writer';
  * (PROTOCOL.md §6: after the stream response, STREAM_DATA stays on that connection) and
  * addressed to the remote end's id.
  */
-export function readerLink(unit: Unit, conn: Connection, localId: number, remoteId: number): ReaderLink {
-  const encoder = unit.engine.encoder;
+export function readerLink(owner: { streams: StreamRegistry }, encoder: FrameEncoder, conn: Connection, localId: number, remoteId: number): ReaderLink {
   return {
     sendQuota: (allowance) => conn.send(encoder.streamQuota(remoteId, allowance)),
     sendError: (reason) => conn.send(encoder.streamError(remoteId, reason)),
-    release: () => unit.streams.remove(localId),
+    release: () => owner.streams.remove(localId),
   };
 }
 
-export function writerLink(unit: Unit, conn: Connection, localId: number, remoteId: number): WriterLink {
-  const encoder = unit.engine.encoder;
+export function writerLink(owner: { streams: StreamRegistry }, encoder: FrameEncoder, conn: Connection, localId: number, remoteId: number): WriterLink {
   return {
     sendChunk: (chunks, length) => conn.send(encoder.streamChunks(remoteId, chunks, length)),
     sendFinish: () => conn.send(encoder.streamFinish(remoteId)),
     sendError: (reason) => conn.send(encoder.streamError(remoteId, reason)),
-    release: () => unit.streams.remove(localId),
+    release: () => owner.streams.remove(localId),
   };
 }
 

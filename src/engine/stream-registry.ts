@@ -1,13 +1,6 @@
 import type { Connection } from '../transport/connection';
 import type { StreamDataFrame } from '../protocol/decoder';
-
-/** What the engine needs from the local end of a stream (src/streams implements it). */
-export interface StreamEndpoint {
-  /** A STREAM_DATA frame addressed to this end (PROTOCOL.md §6). */
-  receive(flag: number, body: Buffer): void;
-  /** The connection that carries the stream, or the whole unit, is gone. */
-  abort(reason: string): void;
-}
+import type { StreamEndpoint } from '../streams/endpoint';
 
 /** An outgoing stream request waiting for STREAM_RESOLVE or STREAM_REJECT. */
 export interface PendingStream {

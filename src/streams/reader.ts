@@ -1,7 +1,7 @@
 import { Readable, type ReadableOptions } from 'node:stream';
 import { StreamError } from '../errors';
 import { StreamFlag } from '../protocol/constants';
-import type { StreamEndpoint } from '../engine/stream-registry';
+import type { StreamEndpoint } from './endpoint';
 
 /** How the reader talks back to the remote writer. Set once the stream is resolved. */
 export interface ReaderLink {

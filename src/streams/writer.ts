@@ -2,7 +2,7 @@ import { Writable, type WritableOptions } from 'node:stream';
 import { StreamError } from '../errors';
 import { StreamFlag } from '../protocol/constants';
 import { readVarnum } from '../protocol/varnum';
-import type { StreamEndpoint } from '../engine/stream-registry';
+import type { StreamEndpoint } from './endpoint';
 import { DEFAULT_WINDOW, INITIAL_ALLOWANCE } from './reader';
 
 /** How the writer sends to the remote reader. Set once the stream is resolved. */
