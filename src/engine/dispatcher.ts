@@ -100,6 +100,7 @@ export class Dispatcher {
     const remoteId = frame.chan;
     const ctx = new Context(unit.face, frame.role, frame.event, frame.payload);
     const stream = kind === 'readable' ? new StreamReader() : new StreamWriter();
+    stream.handlerEnd = true;
     if (stream instanceof StreamReader) ctx.readable = stream;
     else ctx.writable = stream;
     const localId = unit.streams.add(stream);

@@ -1,7 +1,7 @@
 import { Readable, type ReadableOptions } from 'node:stream';
 import { StreamError } from '../errors';
 import { StreamFlag } from '../protocol/constants';
-import type { StreamEndpoint } from './endpoint';
+import { failStream, type StreamEndpoint } from './endpoint';
 
 /** How the reader talks back to the remote writer. Set once the stream is resolved. */
 export interface ReaderLink {
@@ -33,6 +33,8 @@ export class StreamReader extends Readable implements StreamEndpoint {
   private finished = false;
   private remoteFailed = false;
   private wantsData = false;
+  /** @internal The end an onReadable handler got: network failures close it quietly if unheard. */
+  handlerEnd = false;
 
   constructor(options?: ReadableOptions) {
     // The high-water mark is also the flow-control window: 16 KiB, Node's default, would cap a
@@ -62,7 +64,7 @@ export class StreamReader extends Readable implements StreamEndpoint {
         return;
       case StreamFlag.ERROR:
         this.remoteFailed = true;
-        this.destroy(new StreamError(`The remote writer failed: ${body.toString('utf8')}`));
+        failStream(this, new StreamError(`The remote writer failed: ${body.toString('utf8')}`), this.handlerEnd);
         return;
       default:
       // QUOTA is for writers; a reader ignores it.
@@ -73,7 +75,7 @@ export class StreamReader extends Readable implements StreamEndpoint {
   abort(reason: string): void {
     if (this.finished || this.destroyed) return;
     this.remoteFailed = true;
-    this.destroy(new StreamError(reason));
+    failStream(this, new StreamError(reason), this.handlerEnd);
   }
 
   override _read(): void {

@@ -2,7 +2,7 @@ import { Writable, type WritableOptions } from 'node:stream';
 import { StreamError } from '../errors';
 import { StreamFlag } from '../protocol/constants';
 import { readVarnum } from '../protocol/varnum';
-import type { StreamEndpoint } from './endpoint';
+import { failStream, type StreamEndpoint } from './endpoint';
 import { DEFAULT_WINDOW, INITIAL_ALLOWANCE } from './reader';
 
 /** How the writer sends to the remote reader. Set once the stream is resolved. */
@@ -35,6 +35,8 @@ export class StreamWriter extends Writable implements StreamEndpoint {
   private finishCallback: ((error?: Error | null) => void) | null = null;
   private done = false;
   private remoteFailed = false;
+  /** @internal The end an onWritable handler got: network failures close it quietly if unheard. */
+  handlerEnd = false;
 
   constructor(options?: WritableOptions) {
     // As large as a reader's window, so a fast producer is not stopped at every chunk.
@@ -56,7 +58,7 @@ export class StreamWriter extends Writable implements StreamEndpoint {
       this.flush();
     } else if (flag === StreamFlag.ERROR) {
       this.remoteFailed = true;
-      this.destroy(new StreamError(`The remote reader failed: ${body.toString('utf8')}`));
+      failStream(this, new StreamError(`The remote reader failed: ${body.toString('utf8')}`), this.handlerEnd);
     }
     // CHUNK and FINISH are for readers; a writer ignores them.
   }
@@ -65,7 +67,7 @@ export class StreamWriter extends Writable implements StreamEndpoint {
   abort(reason: string): void {
     if (this.done || this.destroyed) return;
     this.remoteFailed = true;
-    this.destroy(new StreamError(reason));
+    failStream(this, new StreamError(reason), this.handlerEnd);
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {

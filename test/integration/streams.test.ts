@@ -339,3 +339,46 @@ test("the handler's stream ends emit 'ready' with { unit }: downloads that wait 
   assert.equal((await uploaded)[0].bytes, 300 * 1024);
   void client;
 });
+
+test("a handler's stream end whose requester vanishes closes quietly unless it listens for 'error'", { timeout: 20_000 }, async () => {
+  const { server, client, files } = await pair();
+  const role = server.role('files');
+  const closed: string[] = [];
+  // The 1.1.x way: no 'error' listener on the handler's ends. An 'error' nobody hears would
+  // crash the serving process (the test runner reports it as a failure).
+  role.onWritable('endless', (ctx: Context) => {
+    const writable = ctx.writable!;
+    writable.on('close', () => closed.push('writable'));
+    const timer = setInterval(() => writable.write(Buffer.alloc(1024)), 1);
+    writable.on('close', () => clearInterval(timer));
+    return null;
+  });
+  role.onReadable('sink', (ctx: Context) => {
+    ctx.readable!.on('close', () => closed.push('readable'));
+    ctx.readable!.resume();
+    return null;
+  });
+  const heard: Error[] = [];
+  role.onWritable('listened', (ctx: Context) => {
+    ctx.writable!.on('error', (err) => heard.push(err));
+    const timer = setInterval(() => ctx.writable!.write(Buffer.alloc(1024)), 1);
+    ctx.writable!.on('close', () => clearInterval(timer));
+    return null;
+  });
+  const down = files.Readable('endless', null);
+  down.on('error', () => {});
+  down.resume();
+  const listened = files.Readable('listened', null);
+  listened.on('error', () => {});
+  listened.resume();
+  const up = files.Writable('sink', null);
+  up.on('error', () => {});
+  up.write(Buffer.alloc(1024));
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  for (const conn of client.units[0]!.conns) conn.terminate();
+  const deadline = Date.now() + 5000;
+  while ((closed.length < 2 || heard.length < 1) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.deepEqual(closed.sort(), ['readable', 'writable']);
+  assert.equal(heard.length, 1, "a handler that listens for 'error' hears it");
+  assert.ok(heard[0] instanceof StreamError);
+});
