@@ -64,6 +64,15 @@ export class Peer extends EventEmitter {
     return this.engine.port;
   }
 
+  /** @deprecated 1.1.x's private port field: `port`. */
+  get _port(): number | undefined {
+    return this.engine.port;
+  }
+  /** @deprecated 1.1.x's private server field: the HTTP(S) server listened on (none with I/O threads). */
+  get _listener(): http.Server | https.Server | undefined {
+    return this.engine.httpServer;
+  }
+
   get units(): Unit[] {
     return [...this.engine.remotes.values()].map(unitOf);
   }
@@ -211,6 +220,7 @@ export class Peer extends EventEmitter {
         for (const dest of this.destinationMap.values()) dest._update(unit, false);
         unit.emit('close');
       },
+      connectionClosed: (remote, conn, code, reason) => unitOf(remote)._connectionClosed(conn, code, reason),
       wants: (role) => this.destinationMap.has(role),
       reconnected: (address, remote) => this.emit('reconnect_success', { address, unit: unitOf(remote) }),
       reconnectFailed: (address, error, delay) => this.emit('reconnect_fail', { address, error, delay }),

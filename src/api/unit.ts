@@ -1,35 +1,11 @@
 import { EventEmitter } from 'node:events';
-import { InvalidArgumentError } from '../errors';
 import type { Connection } from '../transport/connection';
 import type { PeerEngine } from '../engine/peer-engine';
 import type { RemotePeer } from '../engine/remote-peer';
 import type { Context } from './context';
+import { ConnectionView, type UnitConnection } from './unit-connection';
 
-/** How one connection of a unit is closed. */
-export interface ConnectionCloseOptions {
-  /**
-   * Whether a connection this side dialed is dialed again, as after any other close (§8).
-   * Default true, as closing a socket in 1.1.x; `false` also forgets the address, for an
-   * application that wants fewer redundant connections.
-   */
-  redial?: boolean;
-}
-
-/** One open connection of a unit, as users see it. */
-export interface UnitConnection {
-  readonly id: number;
-  readonly outbound: boolean;
-  readonly bufferedAmount: number;
-  readonly remoteAddress: string;
-  /**
-   * Closes this connection with a WebSocket close handshake. Like closing a socket in 1.1.x it
-   * is not closing the unit on purpose: a connection this side dialed is redialed unless
-   * `options.redial` is false.
-   */
-  close(code?: number, reason?: string, options?: ConnectionCloseOptions): void;
-  /** Drops this connection without a close handshake; redialed as `close` is. */
-  terminate(options?: ConnectionCloseOptions): void;
-}
+export type { UnitConnection, ConnectionCloseOptions } from './unit-connection';
 
 /**
  * A remote peer connected to this one, over one or more redundant connections. It exists while
@@ -45,7 +21,7 @@ export class Unit extends EventEmitter {
   readonly ext: Record<string, unknown>;
 
   /** What users see of each connection (`connections`), made once per connection. */
-  private readonly facades = new WeakMap<Connection, UnitConnection>();
+  private readonly views = new WeakMap<Connection, ConnectionView>();
 
   /** @internal made by the peer when the remote's first connection is up */
   constructor(
@@ -77,7 +53,17 @@ export class Unit extends EventEmitter {
    */
   get connections(): UnitConnection[] {
     // A connection that is closing is not listed: it takes no more frames.
-    return this.remote.conns.filter((conn) => conn.open).map((conn) => this.facade(conn));
+    return this.remote.conns.filter((conn) => conn.open).map((conn) => this.view(conn));
+  }
+
+  /** @deprecated 1.1.x's private list of sockets, for code written against it: `connections`. */
+  get _sockets(): UnitConnection[] {
+    return this.connections;
+  }
+
+  /** @deprecated 1.1.x's private name field: `name`. */
+  get _name(): string {
+    return this.name;
   }
 
   /** Closes every connection to this unit on purpose (code 4000); none is redialed. */
@@ -115,36 +101,17 @@ export class Unit extends EventEmitter {
     return this.remote.conns;
   }
 
-  private facade(conn: Connection): UnitConnection {
-    let facade = this.facades.get(conn);
-    if (facade === undefined) {
-      const engine = this.engine;
-      facade = {
-        id: conn.id,
-        outbound: conn.outbound,
-        remoteAddress: conn.remoteAddress,
-        get bufferedAmount() {
-          return conn.bufferedAmount;
-        },
-        close(code?: number, reason?: string, options?: ConnectionCloseOptions) {
-          if (redialRefused(options)) engine.stopRedial(conn);
-          conn.close(code, reason);
-        },
-        terminate(options?: ConnectionCloseOptions) {
-          if (redialRefused(options)) engine.stopRedial(conn);
-          conn.terminate();
-        },
-      };
-      this.facades.set(conn, facade);
+  private view(conn: Connection): ConnectionView {
+    let view = this.views.get(conn);
+    if (view === undefined) {
+      view = new ConnectionView(conn, this.engine);
+      this.views.set(conn, view);
     }
-    return facade;
+    return view;
   }
-}
 
-/** Checks the options of `UnitConnection.close` and `terminate`; true for `{ redial: false }`. */
-function redialRefused(options: ConnectionCloseOptions | undefined): boolean {
-  if (options === undefined) return false;
-  if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('options', 'an object { redial?: boolean }', options);
-  if (options.redial !== undefined && typeof options.redial !== 'boolean') throw new InvalidArgumentError('options.redial', 'a boolean', options.redial);
-  return options.redial === false;
+  /** @internal one of the remote's connections closed: its view, if any, emits 'close'. */
+  _connectionClosed(conn: Connection, code: number, reason: string): void {
+    this.views.get(conn)?.emit('close', code, reason);
+  }
 }

@@ -1,4 +1,5 @@
 import type http from 'node:http';
+import type https from 'node:https';
 import type { Duplex } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
@@ -48,6 +49,8 @@ export interface EngineEvents {
   opened(remote: RemotePeer): void;
   /** A remote's last connection is gone; its pending work has failed. */
   closed(remote: RemotePeer): void;
+  /** One of a remote's connections closed (after `closed` when it was the last). */
+  connectionClosed(remote: RemotePeer, conn: Connection, code: number, reason: string): void;
   /** Whether this peer wants a role (has a destination for it), for acquaintance. */
   wants(role: string): boolean;
   reconnected(address: string, remote: RemotePeer): void;
@@ -196,6 +199,11 @@ export class PeerEngine implements RemoteHost {
     return this.listening;
   }
 
+  /** The HTTP(S) server a listener on this thread serves on; none when I/O threads own it. */
+  get httpServer(): http.Server | https.Server | undefined {
+    return this.listener === this.wsTransport ? this.wsTransport.httpServer : undefined;
+  }
+
   wsServer(): WebSocketServer {
     return this.wsTransport.wsServer();
   }
@@ -315,7 +323,7 @@ export class PeerEngine implements RemoteHost {
     }
     const owner = remote;
     remote.addConnection(conn);
-    conn.onClose = () => this.connectionClosed(owner, conn);
+    conn.onClose = (code, reason) => this.connectionClosed(owner, conn, code, reason);
     if (this.closing) {
       conn.close(CloseCode.INTENTIONAL, 'intentionally closed');
       return remote;
@@ -328,7 +336,7 @@ export class PeerEngine implements RemoteHost {
     return remote;
   }
 
-  private connectionClosed(remote: RemotePeer, conn: Connection): void {
+  private connectionClosed(remote: RemotePeer, conn: Connection, code: number, reason: string): void {
     const last = remote.removeConnection(conn);
     const dialer = this.connDialers.get(conn);
     this.connDialers.delete(conn);
@@ -337,6 +345,7 @@ export class PeerEngine implements RemoteHost {
       remote.lost();
       this.events.closed(remote);
     }
+    this.events.connectionClosed(remote, conn, code, reason);
     // `closeRemote` has already stopped its dialers; `close()` stops them all.
     if (dialer !== undefined) dialer.connectionClosed(this.closing);
   }

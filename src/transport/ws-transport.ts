@@ -36,6 +36,11 @@ export class WsTransport implements Transport {
     });
   }
 
+  /** The HTTP(S) server listened on, while listening. */
+  get httpServer(): http.Server | https.Server | undefined {
+    return this.server;
+  }
+
   /** The WebSocket server that accepts connections (no HTTP server of its own). */
   wsServer(): WebSocketServer {
     if (this.wss === undefined) {

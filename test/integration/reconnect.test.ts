@@ -1,5 +1,6 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import WebSocket from 'ws';
 import { ConnectionClosedError, InvalidArgumentError, UnitClosedError, type Unit } from '../../src';
 import { WebSocketServer } from 'ws';
@@ -318,4 +319,21 @@ test('a reply made after the requester went away goes nowhere, quietly', async (
   await delay(20);
   assert.deepEqual(errors, []);
   assert.equal(server.units.length, 0);
+});
+
+test("1.1.x's private fields its users' tests reach for: _port, _listener, unit._name, unit._sockets with 'close'", async () => {
+  const { server, client, unit } = await connectedPair();
+  assert.equal(server._port, server.port);
+  if (server.ioThreads === 0) assert.ok(server._listener instanceof http.Server);
+  else assert.equal(server._listener, undefined, 'the listener lives in an I/O thread');
+  assert.equal(unit._name, 'server');
+  const ws = unit._sockets[0]!;
+  const closed = new Promise<[number, string]>((resolve) => ws.once('close', (code: number, reason: string) => resolve([code, reason])));
+  const back = waitFor<[Reconnected]>(client, 'reconnect_success');
+  ws.close(1012);
+  const [code] = await closed;
+  assert.equal(code, 1012);
+  assert.equal(client.units.length, 0, "the unit is gone by the time its socket's 'close' is heard");
+  await back;
+  assert.equal(client.units.length, 1);
 });
