@@ -1,11 +1,10 @@
 import { EventEmitter } from 'node:events';
-import type http from 'node:http';
-import https from 'node:https';
+import type * as http from 'node:http';
+import * as https from 'node:https';
 import type { Duplex } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
-import type WebSocket from 'ws';
-import type { WebSocketServer } from 'ws';
+import type { ClientOptions, WebSocket, WebSocketServer } from 'ws';
 import {
   AlreadyListeningError,
   AuthError,
@@ -85,7 +84,7 @@ export interface ListenOptions {
   server?: http.Server | https.Server;
 }
 
-export interface ConnectOptions extends WebSocket.ClientOptions {
+export interface ConnectOptions extends ClientOptions {
   /** Redial when the connection closes for any reason but closing it on purpose. Default true. */
   permanent?: boolean;
 }
@@ -351,7 +350,7 @@ export class Peer extends EventEmitter implements PeerEngine, Routes {
   }
 
   private readonly dialHost = {
-    open: (address: string, wsOptions: WebSocket.ClientOptions, dialer: Dialer) => this.open(address, wsOptions, dialer),
+    open: (address: string, wsOptions: ClientOptions, dialer: Dialer) => this.open(address, wsOptions, dialer),
     reconnected: (dialer: Dialer, unit: Unit) => this.emit('reconnect_success', { address: dialer.address, unit }),
     reconnectFailed: (dialer: Dialer, error: Error, delay: number) =>
       this.emit('reconnect_fail', { address: dialer.address, error, delay }),
@@ -360,7 +359,7 @@ export class Peer extends EventEmitter implements PeerEngine, Routes {
     },
   };
 
-  private async open(address: string, wsOptions: WebSocket.ClientOptions, dialer: Dialer): Promise<{ unit: Unit; ws: WebSocket }> {
+  private async open(address: string, wsOptions: ClientOptions, dialer: Dialer): Promise<{ unit: Unit; ws: WebSocket }> {
     if (this.closing || dialer.stopped) throw new PeerClosedError();
     const conn = await this.transport.dial(address, wsOptions);
     this.connDialers.set(conn, dialer);
