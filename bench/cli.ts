@@ -25,7 +25,7 @@ if (command === 'serve') {
     console.log(`roletalk bench peers listening: ${msg.addresses.join(',')}`);
   });
 } else if (command === 'run') {
-  runBench(rest).catch((err: Error) => {
+  runBench(rest, 'roletalk-bench run').catch((err: Error) => {
     console.error(err.message);
     process.exitCode = 1;
   });

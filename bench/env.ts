@@ -1,5 +1,12 @@
 import { execSync } from 'node:child_process';
+import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
+
+/** The package's directory: a checkout of the repository, or the package installed in node_modules. */
+export const root = path.resolve(__dirname, '..', '..');
+/** Whether this is a checkout (the bench sources beside the build), not an installed package. */
+export const checkout = fs.existsSync(path.join(root, 'bench', 'run.ts'));
 
 /** Where and when a benchmark ran: printed with every table. */
 export interface Environment {
@@ -14,12 +21,16 @@ export interface Environment {
 
 export function environment(command: string): Environment {
   let commit = 'unknown';
-  try {
-    commit = execSync('git rev-parse --short HEAD', { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
-    const dirty = execSync('git status --porcelain -- src bench', { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
-    if (dirty) commit += '+changes';
-  } catch {
-    // Not a git checkout (an installed package): the commit stays unknown.
+  // The commit of this package's own checkout: an installed package (in node_modules, perhaps of
+  // some other repository) has none.
+  if (checkout) {
+    try {
+      const git = (args: string): string => execSync(`git ${args}`, { cwd: root, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+      commit = git('rev-parse --short HEAD');
+      if (git('status --porcelain -- src bench')) commit += '+changes';
+    } catch {
+      // Not a git checkout: the commit stays unknown.
+    }
   }
   return {
     node: process.version,

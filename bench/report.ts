@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { checkout, root } from './env';
 import { renderE2e, type E2eResult } from './e2e/report';
 import { renderCodec } from './codec/report';
 import type { CodecResult } from './codec/suite';
@@ -10,10 +11,12 @@ import type { CodecResult } from './codec/suite';
  * when its results exist.
  */
 
-export const root = path.resolve(__dirname, '..', '..');
-/** Where results and the report go; `--out DIR` (tests) sends both elsewhere. */
-export let resultsDir = path.join(root, 'bench', 'results');
-let reportFile = path.join(root, 'BENCHMARKS.md');
+/**
+ * Where results and the report go: bench/results/ and BENCHMARKS.md in a checkout, else
+ * ./roletalk-bench-results in the current directory; `--out DIR` sends both elsewhere.
+ */
+export let resultsDir = checkout ? path.join(root, 'bench', 'results') : path.resolve('roletalk-bench-results');
+let reportFile = checkout ? path.join(root, 'BENCHMARKS.md') : path.join(resultsDir, 'BENCHMARKS.md');
 
 export function setOutput(dir: string): void {
   resultsDir = dir;
@@ -76,6 +79,7 @@ export function writeReport(): string {
     const text = section.render();
     if (text) parts.push(text, '');
   }
+  fs.mkdirSync(path.dirname(reportFile), { recursive: true });
   fs.writeFileSync(reportFile, parts.join('\n').replace(/\n{3,}/g, '\n\n'));
   return reportFile;
 }

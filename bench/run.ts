@@ -4,8 +4,9 @@ import { runCodec } from './codec/suite';
 import { saveResult, setOutput, writeReport } from './report';
 
 /**
- * `npm run bench [-- flags]`: runs the suites, prints each figure as it comes, saves the results
- * in bench/results/ and regenerates BENCHMARKS.md.
+ * `npm run bench [-- flags]` (`roletalk-bench run [flags]` installed): runs the suites, prints each
+ * figure as it comes, saves the results in bench/results/ and regenerates BENCHMARKS.md (installed:
+ * both in ./roletalk-bench-results). Baselines whose package is absent are skipped.
  *
  *   --quick                  a short run (about 30 s)
  *   --only e2e|codec         one suite
@@ -18,7 +19,7 @@ import { saveResult, setOutput, writeReport } from './report';
  *   --units 3                units serving the role in broadcast and survey
  *   --write-batch 1          writeBatch.frames settings compared with the default (1: none)
  *   --no-baselines           skip raw ws and Moleculer
- *   --out DIR                write results and the report into DIR instead of the repository
+ *   --out DIR                write results and the report into DIR
  */
 
 function list(value: string | undefined, fallback: number[]): number[] {
@@ -45,12 +46,13 @@ export function parseArgs(argv: string[]): Record<string, string | true> {
   return args;
 }
 
-export async function main(argv: string[]): Promise<void> {
+/** `invokedAs`: how the command is named in the results (`roletalk-bench run` from the CLI). */
+export async function main(argv: string[], invokedAs = 'npm run bench --'): Promise<void> {
   const args = parseArgs(argv);
   if (typeof args.out === 'string') setOutput(args.out);
   const quick = args.quick === true;
   const only = typeof args.only === 'string' ? args.only : undefined;
-  const command = `npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}`;
+  const command = argv.length ? `${invokedAs} ${argv.join(' ')}` : invokedAs.replace(/ --$/, '');
   const started = Date.now();
   const log = (line: string): void => console.log(`[${((Date.now() - started) / 1000).toFixed(0).padStart(3)} s] ${line}`);
 

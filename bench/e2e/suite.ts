@@ -28,6 +28,16 @@ export interface E2eOptions {
 
 const here = __dirname;
 
+/** Whether a package resolves from the bench (baselines that are dev dependencies may not). */
+function installed(name: string): boolean {
+  try {
+    require.resolve(name);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function startServer(options: ServerOptions): Promise<{ child: ChildProcess; addresses: string[] }> {
   const child = fork(path.join(here, 'server.js'), [JSON.stringify(options)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   return new Promise((resolve, reject) => {
@@ -109,6 +119,11 @@ export async function runE2e(options: E2eOptions): Promise<Row[]> {
     return rows;
   }
   const impls: Row['impl'][] = options.baselines ? ['roletalk', 'ws', 'moleculer'] : ['roletalk'];
+  if (impls.includes('moleculer') && !installed('moleculer')) {
+    // Moleculer is a dev dependency: an installed roletalk-bench runs without that baseline.
+    options.log('Moleculer baseline skipped: the moleculer package is not installed (npm install moleculer to include it)');
+    impls.splice(impls.indexOf('moleculer'), 1);
+  }
   for (const impl of impls) {
     const server = await startServer({ impl, peers: 1, ioThreads: 0, port: 0 });
     try {

@@ -1,6 +1,6 @@
-import type http from 'node:http';
-import type https from 'node:https';
-import type WebSocket from 'ws';
+import type * as http from 'node:http';
+import type * as https from 'node:https';
+import type { ClientOptions } from 'ws';
 import { InvalidArgumentError } from '../errors';
 import type { HmacFn } from '../auth/keyring';
 import { defaultPool, type BufferPool } from '../protocol/buffer-pool';
@@ -58,7 +58,7 @@ export interface ListenOptions {
   server?: http.Server | https.Server;
 }
 
-export interface ConnectOptions extends WebSocket.ClientOptions {
+export interface ConnectOptions extends ClientOptions {
   /** Redial when the connection closes, unless this side closed the unit on purpose. Default true. */
   permanent?: boolean;
 }

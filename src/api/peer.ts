@@ -1,9 +1,8 @@
 import { EventEmitter } from 'node:events';
-import type http from 'node:http';
-import https from 'node:https';
+import type * as http from 'node:http';
+import * as https from 'node:https';
 import type { Duplex } from 'node:stream';
-import type WebSocket from 'ws';
-import type { WebSocketServer } from 'ws';
+import type { WebSocket, WebSocketServer } from 'ws';
 import { AlreadyListeningError, InvalidArgumentError, PeerClosedError } from '../errors';
 import type { Keyring } from '../auth/keyring';
 import type { Handler as EngineHandler } from '../engine/middleware';

@@ -1,10 +1,10 @@
-import type WebSocket from 'ws';
+import type { ClientOptions, WebSocket } from 'ws';
 import type { RemotePeer } from './remote-peer';
 import { Timing } from '../protocol/constants';
 
 /** What a dialer needs from the peer: open one connection and run its handshake. */
 export interface DialHost {
-  open(address: string, wsOptions: WebSocket.ClientOptions, dialer: Dialer): Promise<{ unit: RemotePeer; ws: WebSocket }>;
+  open(address: string, wsOptions: ClientOptions, dialer: Dialer): Promise<{ unit: RemotePeer; ws: WebSocket }>;
   reconnected(dialer: Dialer, unit: RemotePeer): void;
   reconnectFailed(dialer: Dialer, error: Error, delay: number): void;
   forget(dialer: Dialer): void;
@@ -25,7 +25,7 @@ export class Dialer {
   constructor(
     private readonly host: DialHost,
     readonly address: string,
-    private readonly wsOptions: WebSocket.ClientOptions,
+    private readonly wsOptions: ClientOptions,
     readonly permanent: boolean,
   ) {}
 

@@ -1,10 +1,9 @@
-import type http from 'node:http';
-import type https from 'node:https';
+import type * as http from 'node:http';
+import type * as https from 'node:https';
 import type { Duplex } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
-import type WebSocket from 'ws';
-import type { WebSocketServer } from 'ws';
+import type { ClientOptions, WebSocket, WebSocketServer } from 'ws';
 import { AuthError, CloseCode, PeerClosedError, type RoletalkError } from '../errors';
 import { Keyring, hmacInline, type HmacFn } from '../auth/keyring';
 import { HmacPool } from '../auth/hmac-pool';
@@ -223,7 +222,7 @@ export class PeerEngine implements RemoteHost {
   // ---- dialing ------------------------------------------------------------------------
 
   /** Dials a peer; resolves with the remote once the handshake succeeds. */
-  connect(address: string, permanent: boolean, wsOptions: WebSocket.ClientOptions): Promise<{ unit: RemotePeer; ws: WebSocket }> {
+  connect(address: string, permanent: boolean, wsOptions: ClientOptions): Promise<{ unit: RemotePeer; ws: WebSocket }> {
     if (this.closing) throw new PeerClosedError();
     const dialer = new Dialer(this.dialHost, address, wsOptions, permanent);
     this.dialers.add(dialer);
@@ -231,7 +230,7 @@ export class PeerEngine implements RemoteHost {
   }
 
   private readonly dialHost = {
-    open: (address: string, wsOptions: WebSocket.ClientOptions, dialer: Dialer) => this.open(address, wsOptions, dialer),
+    open: (address: string, wsOptions: ClientOptions, dialer: Dialer) => this.open(address, wsOptions, dialer),
     reconnected: (dialer: Dialer, remote: RemotePeer) => this.events.reconnected(dialer.address, remote),
     reconnectFailed: (dialer: Dialer, error: Error, delay: number) => this.events.reconnectFailed(dialer.address, error, delay),
     forget: (dialer: Dialer) => {
@@ -239,7 +238,7 @@ export class PeerEngine implements RemoteHost {
     },
   };
 
-  private async open(address: string, wsOptions: WebSocket.ClientOptions, dialer: Dialer): Promise<{ unit: RemotePeer; ws: WebSocket }> {
+  private async open(address: string, wsOptions: ClientOptions, dialer: Dialer): Promise<{ unit: RemotePeer; ws: WebSocket }> {
     if (this.closing || dialer.stopped) throw new PeerClosedError();
     const conn = await this.transport.dial(address, wsOptions);
     this.connDialers.set(conn, dialer);

@@ -1,6 +1,6 @@
-import type http from 'node:http';
-import type https from 'node:https';
-import type WebSocket from 'ws';
+import type * as http from 'node:http';
+import type * as https from 'node:https';
+import type { ClientOptions } from 'ws';
 import type { Connection } from './connection';
 
 /** Where a peer listens (PROTOCOL.md §1: any path unless one is configured). */
@@ -18,7 +18,7 @@ export interface ListenSpec {
  */
 export interface Transport {
   /** Opens a WebSocket to `address`; resolves once it is open (before the handshake). */
-  dial(address: string, wsOptions: WebSocket.ClientOptions): Promise<Connection>;
+  dial(address: string, wsOptions: ClientOptions): Promise<Connection>;
   /** Starts serving; every accepted WebSocket goes to `onConnection`. Resolves with the port. */
   listen(spec: ListenSpec, onConnection: (conn: Connection) => void): Promise<number | undefined>;
   /** Stops accepting; resolves once the listener is closed. Open connections are the peer's. */

@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import WebSocket from 'ws';
+import { WebSocket } from 'ws';
 import { CloseCode } from '../errors';
 import type { BufferPool } from '../protocol/buffer-pool';
 import { ConnectionBase } from './connection-base';

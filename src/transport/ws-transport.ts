@@ -1,7 +1,7 @@
-import http from 'node:http';
-import https from 'node:https';
+import * as http from 'node:http';
+import * as https from 'node:https';
 import type { Duplex } from 'node:stream';
-import WebSocket, { WebSocketServer } from 'ws';
+import { WebSocket, WebSocketServer, type ClientOptions } from 'ws';
 import { ConnectionClosedError } from '../errors';
 import type { BufferPool } from '../protocol/buffer-pool';
 import { DEFAULT_WRITE_BATCH, type Connection, type HeartbeatOptions, type WriteBatch } from './connection';
@@ -21,7 +21,7 @@ export class WsTransport implements Transport {
     private readonly batch: WriteBatch = DEFAULT_WRITE_BATCH,
   ) {}
 
-  dial(address: string, wsOptions: WebSocket.ClientOptions): Promise<Connection> {
+  dial(address: string, wsOptions: ClientOptions): Promise<Connection> {
     return new Promise((resolve, reject) => {
       const ws = new WebSocket(address, { perMessageDeflate: false, ...wsOptions });
       const onError = (err: Error): void => reject(err);

@@ -1,7 +1,7 @@
 import net from 'node:net';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type WebSocket from 'ws';
+import type { ClientOptions } from 'ws';
 import { CloseCode } from '../../errors';
 import type { BufferPool } from '../../protocol/buffer-pool';
 import { ConnectionBase } from '../connection-base';
@@ -237,7 +237,7 @@ export class ThreadedTransport implements Transport {
     return this.threads[i]!;
   }
 
-  async dial(address: string, wsOptions: WebSocket.ClientOptions): Promise<Connection> {
+  async dial(address: string, wsOptions: ClientOptions): Promise<Connection> {
     const thread = this.thread(this.nextDial++ % this.size);
     const reply = await thread.request((req) => ({ t: 'dial', req, address, options: cloneable(wsOptions) }));
     if (reply.t === 'opened') {
@@ -310,7 +310,7 @@ function assertPortFree(port: number, host: string | undefined): Promise<void> {
 }
 
 /** ws client options that can cross to another thread (functions and agents cannot). */
-function cloneable(options: WebSocket.ClientOptions): Record<string, unknown> {
+function cloneable(options: ClientOptions): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(options)) {
     if (typeof value === 'function' || (typeof value === 'object' && value !== null && 'createConnection' in value)) continue;
