@@ -21,7 +21,7 @@ function busy(ms: number): void {
 
 /** A local peer whose request handler blocks its main thread, and a remote peer watching. */
 async function blockOnce(ioThreads: number, blockMs: number): Promise<{ closed: boolean; outcome: string; unitsAfter: number }> {
-  const local = new Peer({ name: 'busy', ioThreads, heartbeat: { interval: 200, timeout: 300 } });
+  const local = new Peer({ name: 'busy', ioThreads, heartbeat: { interval: 250, timeout: 1000 } });
   peers.push(local);
   local.role('blocker').onRequest('block', () => {
     busy(blockMs);
@@ -45,7 +45,7 @@ test('with ioThreads >= 1, a main thread blocked for 10 s keeps its connections'
 });
 
 test('with ioThreads 0, the same block drops the connection after the heartbeat timeout', async () => {
-  const result = await blockOnce(0, 2_000);
+  const result = await blockOnce(0, 3_000);
   assert.equal(result.closed, true, 'the remote dropped the connection: nobody answered its pings');
   assert.equal(result.outcome, 'failed RT_ERR_UNIT_CLOSED');
   assert.equal(result.unitsAfter, 0);
