@@ -3,7 +3,7 @@ import type https from 'node:https';
 import type WebSocket from 'ws';
 import type { Connection } from './connection';
 
-/** Where a peer listens (PROTOCOL.md §1: any path unless one is configured). */
+/** Where a peer listens (docs/protocol.md §1: any path unless one is configured). */
 export interface ListenSpec {
   port?: number;
   host?: string;
