@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { repoRoot } from './repo';
 
 /**
  * The golden vectors captured from the original roletalk 1.1.3 peers, kept in this repository
@@ -24,20 +25,6 @@ export interface FrameVector {
   hex: string;
   decoded: { kind: string; typeByte: number; fields: VectorField[] };
   observed?: { sentJsValue?: string; receivedAs?: { type: string; data: unknown } };
-}
-
-/**
- * The repository root: the nearest directory above this file that holds package.json. The same
- * from test/helpers (sources) and build/test/helpers (compiled): build/ has no package.json.
- */
-function repoRoot(): string {
-  let dir = __dirname;
-  while (!fs.existsSync(path.join(dir, 'package.json'))) {
-    const parent = path.dirname(dir);
-    if (parent === dir) throw new Error(`No package.json above ${__dirname}`);
-    dir = parent;
-  }
-  return dir;
 }
 
 export const vectorsDir = path.join(repoRoot(), 'test', 'fixtures', 'vectors');
