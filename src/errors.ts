@@ -3,7 +3,7 @@
  * users can match on, and, where the error ends a connection, the WebSocket close code to use.
  */
 
-/** WebSocket close codes this library sends (PROTOCOL.md §1). Peers must not depend on them. */
+/** WebSocket close codes this library sends (docs/protocol.md §1). Peers must not depend on them. */
 export const CloseCode = {
   /** Closed on purpose (`unit.close()`, `peer.close()`); the original's code. */
   INTENTIONAL: 4000,
@@ -66,7 +66,7 @@ export class RoletalkError extends Error {
   }
 }
 
-/** Bytes from the network that break PROTOCOL.md. Ends the one connection that sent them. */
+/** Bytes from the network that break docs/protocol.md. Ends the one connection that sent them. */
 export class ProtocolError extends RoletalkError {
   constructor(
     code:

@@ -11,7 +11,7 @@ import type { EngineConfig } from '../engine/peer-engine';
 export interface PeerOptions {
   /** A human name sent to remote peers. */
   name?: string;
-  /** Take part in acquaintance (PROTOCOL.md §7). Default true. */
+  /** Take part in acquaintance (docs/protocol.md §7). Default true. */
   friendly?: boolean;
   /** Default request timeout in ms. Default 5 minutes, as the original. */
   requestTimeout?: number;
@@ -29,7 +29,7 @@ export interface PeerOptions {
    */
   writeBatch?: Partial<WriteBatch>;
   /**
-   * An address where remote peers can dial this one, offered in the handshake (a PROTOCOL.md
+   * An address where remote peers can dial this one, offered in the handshake (a docs/protocol.md
    * §9 extension, `ext.listen`) so that peers it connected to can introduce it to others
    * although they never dialed it. `true`: `ws://<listen host or 127.0.0.1>:<port>` once listening.
    */

@@ -17,7 +17,7 @@ export class Unit extends EventEmitter {
   readonly name: string;
   readonly friendly: boolean;
   readonly meta: Record<string, unknown>;
-  /** Extensions the remote offers (PROTOCOL.md §9). */
+  /** Extensions the remote offers (docs/protocol.md §9). */
   readonly ext: Record<string, unknown>;
 
   /** What users see of each connection (`connections`), made once per connection. */
@@ -48,8 +48,8 @@ export class Unit extends EventEmitter {
 
   /**
    * The open connections to this unit. Closing or terminating one of them is not closing the
-   * unit on purpose (§8): a connection this side dialed is redialed, unless closed with
-   * `{ redial: false }`. Only `unit.close()` and `peer.close()` stop the redial.
+   * unit on purpose (docs/protocol.md §8): a connection this side dialed is redialed, unless
+   * closed with `{ redial: false }`. Only `unit.close()` and `peer.close()` stop the redial.
    */
   get connections(): UnitConnection[] {
     // A connection that is closing is not listed: it takes no more frames.

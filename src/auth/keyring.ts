@@ -2,7 +2,7 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { InvalidArgumentError } from '../errors';
 
 /**
- * Preshared ID:KEY pairs (PROTOCOL.md §2) and the HMAC they sign challenges with.
+ * Preshared ID:KEY pairs (docs/protocol.md §2) and the HMAC they sign challenges with.
  * The inline computation lives here; a worker-pool variant can stand in through `HmacFn`.
  */
 

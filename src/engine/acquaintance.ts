@@ -13,7 +13,7 @@ export interface AcquaintanceHost {
 }
 
 /**
- * Acquaintance (PROTOCOL.md §7): peers introduce the peers they dialed, so that a friendly peer
+ * Acquaintance (docs/protocol.md §7): peers introduce the peers they dialed, so that a friendly peer
  * that needs one of their roles connects to them directly. An entry is never sent without an
  * address, and an entry without one is ignored (the original crashes on it).
  */

@@ -11,7 +11,7 @@ export interface DialHost {
 }
 
 /**
- * One address this peer dials (PROTOCOL.md §8). A permanent dialer redials after its
+ * One address this peer dials (docs/protocol.md §8). A permanent dialer redials after its
  * connection closes, unless this side closed it on purpose, with the backoff of §8 plus a
  * little jitter so that a restarted service is not hit by every client at the same instant.
  */

@@ -26,7 +26,7 @@ export function errorText(err: unknown): string {
 }
 
 /**
- * Routes incoming MESSAGE and REQUEST frames (PROTOCOL.md §4) to the role's handler behind
+ * Routes incoming MESSAGE and REQUEST frames (docs/protocol.md §4) to the role's handler behind
  * the middleware, and sends the reply. Stream requests use the same routing (`route`).
  */
 export class Dispatcher {
@@ -65,7 +65,7 @@ export class Dispatcher {
     }
     const datatype = frame.payload.length > 0 ? frame.payload[0]! : -1;
     if (datatype < 0 || datatype > DataType.OBJECT) {
-      // §3: an unknown or missing datatype is a protocol error for requests: reject it.
+      // §4: a request whose payload datatype is unknown or missing is rejected.
       unit.sendFrame(encoder.reject(corr, datatype < 0 ? 'The request has no payload datatype' : `Unknown payload datatype ${datatype}`));
       return;
     }

@@ -13,7 +13,7 @@ export interface FrameSink {
 export interface HandshakeHooks<T extends FrameSink> {
   keys: ReadonlyMap<string, string>;
   hmac: HmacFn;
-  /** Milliseconds the handshake may take (PROTOCOL.md §2: 4000). */
+  /** Milliseconds the handshake may take (docs/protocol.md §2: 4000). */
   timeout: number;
   /** This side's CONFIRMED data, built when it is sent. */
   confirmation(): { roles: string[] } & Record<string, unknown>;

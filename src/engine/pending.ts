@@ -1,6 +1,6 @@
 import type { Context } from './context';
 
-/** A request waiting for its RESPONSE or REJECT (PROTOCOL.md §4). One table per unit. */
+/** A request waiting for its RESPONSE or REJECT (docs/protocol.md §4). One table per unit. */
 export interface PendingRequest {
   resolve: (ctx: Context) => void;
   reject: (err: Error) => void;

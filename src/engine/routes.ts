@@ -1,6 +1,6 @@
 import type { Handler } from './middleware';
 
-/** The kinds of incoming work a role handles (PROTOCOL.md §4, §6). */
+/** The kinds of incoming work a role handles (docs/protocol.md §4, §6). */
 export type Kind = 'message' | 'request' | 'readable' | 'writable';
 
 /** Handlers by event, and middleware, of one kind. */

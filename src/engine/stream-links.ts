@@ -6,7 +6,7 @@ import type { WriterLink } from '../streams/writer';
 
 /**
  * The frames a stream end sends, bound to the connection that carries the stream
- * (PROTOCOL.md §6: after the stream response, STREAM_DATA stays on that connection) and
+ * (docs/protocol.md §6: after the stream response, STREAM_DATA stays on that connection) and
  * addressed to the remote end's id.
  */
 export function readerLink(owner: { streams: StreamRegistry }, encoder: FrameEncoder, conn: Connection, localId: number, remoteId: number): ReaderLink {

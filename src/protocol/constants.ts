@@ -1,4 +1,4 @@
-/** Wire constants of the roletalk protocol 2.0.0. Section numbers refer to PROTOCOL.md. */
+/** Wire constants of the roletalk protocol 2.0.0. Section numbers refer to docs/protocol.md. */
 
 export const PROTOCOL_VERSION = '2.0.0';
 
@@ -22,7 +22,7 @@ export const FrameType = {
 } as const;
 export type FrameTypeCode = (typeof FrameType)[keyof typeof FrameType];
 
-/** First byte of a typed payload (§3 "Payload: a typed value"). */
+/** First byte of a typed payload (§3 "Payloads"). */
 export const DataType = {
   BINARY: 0,
   NULL: 1,

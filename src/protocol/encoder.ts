@@ -5,7 +5,7 @@ import { varnumLength, writeVarnum } from './varnum';
 import { InvalidArgumentError } from '../errors';
 
 /**
- * Builds frames (PROTOCOL.md §2, §3) in place in pooled memory. Every method returns a view
+ * Builds frames (docs/protocol.md §2, §3) in place in pooled memory. Every method returns a view
  * that holds one reference on its slab: see the ownership rule in buffer-pool.ts.
  *
  * Role and event names are written straight into the slab and their u16 lengths filled in

@@ -3,7 +3,7 @@ import { FrameType } from './constants';
 import { decodeHandshakeFrame, type PeerInfo } from './decoder';
 
 /**
- * The handshake of PROTOCOL.md §2 as a pure state machine: frames in, actions out. It knows
+ * The handshake of docs/protocol.md §2 as a pure state machine: frames in, actions out. It knows
  * nothing of sockets, time or how an HMAC is computed, so the same code runs on the main
  * thread and in an I/O thread, and its tests need no socket.
  *

@@ -2,7 +2,7 @@ import { ProtocolError, InvalidArgumentError } from '../errors';
 import { DataType, DATA_TYPE_NAMES, type DataTypeName } from './constants';
 
 /**
- * Typed payloads (PROTOCOL.md §3): `[u8 datatype][bytes]`.
+ * Typed payloads (docs/protocol.md §3): `[u8 datatype][bytes]`.
  *
  * Encoding is split in two so that the encoder can size a frame before writing it without an
  * object per frame: `preparePayload(value)` classifies the value into module-level scratch and

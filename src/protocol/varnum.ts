@@ -2,7 +2,7 @@ import { ProtocolError } from '../errors';
 import { MAX_VARNUM_BYTES } from './constants';
 
 /**
- * Varnums (PROTOCOL.md notation): an unsigned integer in the fewest big-endian bytes that hold
+ * Varnums (docs/protocol.md, Notation): an unsigned integer in the fewest big-endian bytes that hold
  * it, at least one; its length travels separately in a u8.
  */
 

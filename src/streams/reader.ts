@@ -18,7 +18,7 @@ export const INITIAL_ALLOWANCE = 16384;
 export const DEFAULT_WINDOW = Number(process.env.ROLETALK_STREAM_WINDOW) || 1024 * 1024;
 
 /**
- * The local end of a stream the remote writes to (PROTOCOL.md §6), as a Node Readable.
+ * The local end of a stream the remote writes to (docs/protocol.md §6), as a Node Readable.
  *
  * Flow control is driven by the consumer: allowance is granted in `_read`, that is when the
  * consumer wants more, never on receipt. `credit` is our view of what the writer may still send;

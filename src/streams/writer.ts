@@ -18,7 +18,7 @@ export interface WriterLink {
 export const MAX_CHUNK = 64 * 1024;
 
 /**
- * The local end of a stream we write to the remote (PROTOCOL.md §6), as a Node Writable.
+ * The local end of a stream we write to the remote (docs/protocol.md §6), as a Node Writable.
  *
  * The writer may send while its allowance is above zero; a QUOTA from the reader *sets* the
  * allowance. It starts at 16 KiB, what every reader grants implicitly. Frames never exceed the

@@ -42,7 +42,7 @@ export interface Connection {
 }
 
 export interface HeartbeatOptions {
-  /** Milliseconds between pings (PROTOCOL.md §1: 5000). 0 turns heartbeats off. */
+  /** Milliseconds between pings (docs/protocol.md §1: 5000). 0 turns heartbeats off. */
   interval: number;
   /** Milliseconds to wait for a pong before dropping the connection (§1: 2000). */
   timeout: number;

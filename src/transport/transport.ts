@@ -3,7 +3,7 @@ import type * as https from 'node:https';
 import type { ClientOptions } from 'ws';
 import type { Connection } from './connection';
 
-/** Where a peer listens (PROTOCOL.md §1: any path unless one is configured). */
+/** Where a peer listens (docs/protocol.md §1: any path unless one is configured). */
 export interface ListenSpec {
   port?: number;
   host?: string;

@@ -16,7 +16,7 @@ const SEND_OPTIONS = { binary: true, compress: false } as const;
  * peers fall into lockstep, each idle while the other works through a whole window; with it
  * they overlap (see BENCHMARKS.md: 16 frames doubled pipelined throughput over no cap).
  *
- * Heartbeats follow PROTOCOL.md §1: ping every interval, drop the connection at once (terminate, not close: a gone peer never answers a close handshake) when
+ * Heartbeats follow docs/protocol.md §1: ping every interval, drop the connection at once (terminate, not close: a gone peer never answers a close handshake) when
  * no pong comes within the timeout.
  */
 export class WsConnection extends ConnectionBase implements Connection {

@@ -1,9 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { repoRoot } from './repo';
 
 /**
- * The golden vectors captured from the original peer, in ../shared/vectors beside the
- * repository (CI clones the repository with shared/ beside it).
+ * The golden vectors captured from the original roletalk 1.1.3 peers, kept in this repository
+ * under test/fixtures/vectors (see the README there). Nothing is read from outside the repository.
  */
 
 export interface VectorField {
@@ -26,17 +27,7 @@ export interface FrameVector {
   observed?: { sentJsValue?: string; receivedAs?: { type: string; data: unknown } };
 }
 
-function findShared(): string {
-  let dir = __dirname;
-  for (let i = 0; i < 8; i++) {
-    const candidate = path.join(dir, 'shared', 'vectors');
-    if (fs.existsSync(path.join(candidate, 'frames.json'))) return candidate;
-    dir = path.dirname(dir);
-  }
-  throw new Error('shared/vectors not found beside the repository');
-}
-
-export const vectorsDir = findShared();
+export const vectorsDir = path.join(repoRoot(), 'test', 'fixtures', 'vectors');
 
 export function loadFrames(): FrameVector[] {
   return JSON.parse(fs.readFileSync(path.join(vectorsDir, 'frames.json'), 'utf8')) as FrameVector[];

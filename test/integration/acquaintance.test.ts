@@ -15,7 +15,7 @@ import {
   waitFor,
 } from '../helpers/peers';
 
-// Acquaintance (PROTOCOL.md §7): a peer introduces the peers it dialed to its other units.
+// Acquaintance (docs/protocol.md §7): a peer introduces the peers it dialed to its other units.
 
 after(closeAll);
 

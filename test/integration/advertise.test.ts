@@ -2,7 +2,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Peer, type Unit } from '../../src';
 
-// The `ext.listen` extension (PROTOCOL.md §9): a peer that dialed in can still be introduced,
+// The `ext.listen` extension (docs/protocol.md §9): a peer that dialed in can still be introduced,
 // because it said in its handshake where it listens.
 
 const peers: Peer[] = [];

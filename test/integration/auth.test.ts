@@ -20,7 +20,7 @@ import {
   eventually,
 } from '../helpers/peers';
 
-// The handshake of PROTOCOL.md §2 with and without preshared keys.
+// The handshake of docs/protocol.md §2 with and without preshared keys.
 
 after(closeAll);
 

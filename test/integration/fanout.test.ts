@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { RejectedError, UnitClosedError, type Context, type Peer } from '../../src';
 import { closeAll, listeningPeer, newPeer, urlOf, waitFor, delay, eventually, within } from '../helpers/peers';
 
-// Survey, broadcast and round-robin over several units of one role (PROTOCOL.md §4).
+// Survey, broadcast and round-robin over several units of one role (docs/protocol.md §4).
 
 after(closeAll);
 

@@ -5,8 +5,8 @@ import type { Context, Peer, Unit } from '../../src';
 import { loadBehaviors } from '../helpers/vectors';
 import { closeAll, eventually, listeningPeer, newPeer, onCleanup, proofOf, requestFrame, stringPayload, urlOf, within } from '../helpers/peers';
 
-// PROTOCOL.md §10: every malformed input of vectors/behaviors.json `malformed`, replayed from
-// a raw client at our peer. The original crashed its process on many of them; ours must close
+// docs/protocol.md §10: every malformed input of test/fixtures/vectors/behaviors.json
+// (`malformed`), replayed from a raw client at our peer. The original crashed its process on many of them; ours must close
 // only the offending connection (with a code and a reason) or ignore the frame, keep serving
 // its other connections, and turn a throwing handler into a REJECT.
 
@@ -82,7 +82,7 @@ const ANSWERS: Record<string, (frames: Buffer[]) => void> = {
     assert.equal(reply[0], 105, 'rejected');
     assert.match(reply.toString('utf8', 4), /JSON/);
   },
-  // §3: an unknown datatype is a protocol error for requests: reject.
+  // §4: a request with an unknown payload datatype is rejected.
   request_unknown_datatype: (frames) => {
     const reply = frames.find((f) => corrOf(f) === 10 && (f[0] === 102 || f[0] === 105));
     assert.ok(reply);

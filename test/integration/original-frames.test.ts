@@ -17,8 +17,8 @@ import {
   jsonFrame,
 } from '../helpers/peers';
 
-// Frames an original roletalk 1.1.3 peer sent (vectors/frames.json), fed to our peer by a raw
-// client: our peer must reach the results the original reached (vectors/behaviors.json).
+// Frames an original roletalk 1.1.3 peer sent (test/fixtures/vectors/frames.json), fed to our
+// peer by a raw client: our peer must reach the results the original reached (behaviors.json).
 
 after(closeAll);
 

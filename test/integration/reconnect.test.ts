@@ -19,7 +19,7 @@ import {
   within,
 } from '../helpers/peers';
 
-// Reconnection (PROTOCOL.md §8) and heartbeats (§1).
+// Reconnection (docs/protocol.md §8) and heartbeats (§1).
 
 after(closeAll);
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { UnitClosedError, type Context, type Peer, type Unit } from '../../src';
 import { closeAll, delay, eventually, listeningPeer, newPeer, RawServer, urlOf, waitFor, within } from '../helpers/peers';
 
-// Redundant connections (PROTOCOL.md §1, §8): several connections to one peer are one unit.
+// Redundant connections (docs/protocol.md §1, §8): several connections to one peer are one unit.
 
 after(closeAll);
 

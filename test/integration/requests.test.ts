@@ -12,7 +12,7 @@ import {
 } from '../../src';
 import { closeAll, connectedPair, delay, newPeer, rejectionOf, urlOf, waitFor, listeningPeer, within } from '../helpers/peers';
 
-// Requests and messages of PROTOCOL.md §3 and §4 between two real peers on 127.0.0.1.
+// Requests and messages of docs/protocol.md §3 and §4 between two real peers on 127.0.0.1.
 
 after(closeAll);
 

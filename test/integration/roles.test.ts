@@ -17,7 +17,7 @@ import {
   waitFor,
 } from '../helpers/peers';
 
-// Roles (PROTOCOL.md §5), destinations opening and closing, names, tags and meta.
+// Roles (docs/protocol.md §5), destinations opening and closing, names, tags and meta.
 
 after(closeAll);
 

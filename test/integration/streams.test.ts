@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { Peer, StreamError, FrameEncoder, decodeFrame, type Context } from '../../src';
 import { RawPeer } from '../helpers/raw-peer';
 
-// Streams of PROTOCOL.md §6 between real peers on 127.0.0.1.
+// Streams of docs/protocol.md §6 between real peers on 127.0.0.1.
 
 const peers: Peer[] = [];
 after(async () => {

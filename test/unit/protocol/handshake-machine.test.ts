@@ -4,7 +4,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { Handshake, type HandshakeAction } from '../../../src/protocol/handshake';
 import { HandshakeTimeoutError } from '../../../src/errors';
 
-// The handshake of PROTOCOL.md §2 as a pure machine: two of them wired together in memory.
+// The handshake of docs/protocol.md §2 as a pure machine: two of them wired together in memory.
 
 let challenges = 0;
 function side(keys: Record<string, string>, id: string): Handshake {
