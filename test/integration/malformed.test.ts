@@ -117,7 +117,7 @@ function victim(config: MalformedCase['victimConfig']): Promise<Victim> {
 
 async function makeVictim(config: MalformedCase['victimConfig']): Promise<Victim> {
   // Short timings stand in for §1 and §2's 5 s, 2 s and 4 s.
-  const peer = await listeningPeer({ name: 'victim', handshakeTimeout: 250, heartbeat: { interval: 100, timeout: 100 } });
+  const peer = await listeningPeer({ name: 'victim', handshakeTimeout: 250, heartbeat: { interval: 100, timeout: 600 } });
   for (const [id, k] of config.keys ?? []) peer.addPresharedKey(id, k);
   for (const d of config.dest ?? []) peer.destination(d);
   const svc = peer.role('svc');
@@ -141,7 +141,7 @@ async function makeVictim(config: MalformedCase['victimConfig']): Promise<Victim
   });
   const handlerErrors: unknown[] = [];
   peer.on('error', (e) => handlerErrors.push(e));
-  const bystander = newPeer({ name: 'bystander', heartbeat: { interval: 100, timeout: 100 } });
+  const bystander = newPeer({ name: 'bystander' });
   for (const [id, k] of config.keys ?? []) bystander.addPresharedKey(id, k);
   const { unit } = await bystander.connect(urlOf(peer), { permanent: false });
   await eventually(() => peer.units.length === 1, 2000, 'the bystander joined');
