@@ -33,7 +33,9 @@ export type ErrorCode =
   | 'RT_ERR_HEARTBEAT_TIMEOUT'
   | 'RT_ERR_STREAM'
   | 'RT_ERR_ALREADY_LISTENING'
-  | 'RT_ERR_PEER_CLOSED';
+  | 'RT_ERR_PEER_CLOSED'
+  | 'RT_ERR_CONNECTION_LOST'
+  | 'RT_ERR_ABORTED';
 
 /**
  * What `err.ctx` holds, typed without the API's classes so that this module stays a leaf. It is
@@ -130,6 +132,29 @@ export class RejectedError extends RoletalkError {
 export class UnitClosedError extends RoletalkError {
   constructor(unitId: string) {
     super('RT_ERR_UNIT_CLOSED', `The unit ${unitId} closed before answering`);
+  }
+}
+
+/**
+ * The connection a request was sent on dropped before the answer came, and the request could
+ * not be sent again (the remote does not offer the `resend` extension and the request was not
+ * marked `idempotent`). The remote may or may not have run it.
+ */
+export class ConnectionLostError extends RoletalkError {
+  constructor(unitId: string) {
+    super('RT_ERR_CONNECTION_LOST', `The connection to unit ${unitId} dropped before the answer came`);
+  }
+}
+
+/**
+ * The caller aborted the request through its AbortSignal. Named `AbortError` like the DOM
+ * error, so code that checks `err.name === 'AbortError'` treats it as any other abort.
+ */
+export class AbortError extends RoletalkError {
+  constructor(reason?: unknown) {
+    super('RT_ERR_ABORTED', reason instanceof Error ? `The request was aborted: ${reason.message}` : 'The request was aborted');
+    this.name = 'AbortError';
+    if (reason !== undefined) (this as { cause?: unknown }).cause = reason;
   }
 }
 

@@ -4,7 +4,7 @@
  */
 export { Peer, type PeerOptions, type ListenOptions, type ConnectOptions } from './api/peer';
 export { Role, type Handler } from './api/role';
-export { Destination, type EventOptions, type ResponseCallback } from './api/destination';
+export { Destination, type EventOptions, type DestinationOptions, type ResponseCallback } from './api/destination';
 export { Unit, type UnitConnection, type ConnectionCloseOptions } from './api/unit';
 export { Context } from './api/context';
 export { Singleton } from './api/singleton';

@@ -1,14 +1,14 @@
 import { EventEmitter } from 'node:events';
 import type { ReadableOptions, WritableOptions } from 'node:stream';
-import { InvalidArgumentError, NoUnitError, type RoletalkError } from '../errors';
+import { AbortError, InvalidArgumentError, NoUnitError, type RoletalkError } from '../errors';
 import { StreamReader } from '../streams/reader';
 import { StreamWriter } from '../streams/writer';
 import type { Context } from './context';
 import type { Peer } from './peer';
 import type { Unit } from './unit';
+import { parseEvent, type DestinationOptions, type EventOptions, type ParsedEvent } from './event-options';
 
-/** `event` or `{ event, unit?, timeout? }`, as in the original API. */
-export type EventOptions = string | { event: string; unit?: Unit; timeout?: number };
+export type { EventOptions, DestinationOptions } from './event-options';
 
 /**
  * `cb(null, ctx)` on a response; `cb(err, ctx)` on a failure, where `ctx` (also `err.ctx`) has
@@ -30,6 +30,7 @@ export class Destination extends EventEmitter {
   constructor(
     readonly name: string,
     readonly peer: Peer,
+    private readonly options: DestinationOptions = {},
   ) {
     super();
   }
@@ -44,7 +45,7 @@ export class Destination extends EventEmitter {
 
   /** Sends a MESSAGE to one unit. Returns the Unit used, or undefined when none serves the role. */
   send(event: EventOptions, data?: unknown, cb?: (err?: Error) => void): Unit | undefined {
-    const { name, unit: chosen } = parseEvent(event);
+    const { name, unit: chosen } = this.parse(event);
     const unit = chosen === undefined ? this.next() : this.members.includes(chosen) ? chosen : undefined;
     const sent = unit !== undefined && unit.send(this.name, name, data);
     if (cb !== undefined) {
@@ -56,7 +57,7 @@ export class Destination extends EventEmitter {
 
   /** Sends the same MESSAGE to every unit; returns how many were sent. */
   broadcast(event: EventOptions, data?: unknown): number {
-    const { name } = parseEvent(event);
+    const { name } = this.parse(event);
     return this.peer.engine.broadcast(
       this.members.map((unit) => unit.remote),
       this.name,
@@ -71,10 +72,10 @@ export class Destination extends EventEmitter {
    * no unit serves the role.
    */
   request(event: EventOptions, data?: unknown, cb?: ResponseCallback): Promise<Context> {
-    const { name, unit: chosen, timeout } = parseEvent(event);
+    const { name, unit: chosen, request } = this.parse(event);
     const unit = chosen ?? this.next();
     if (unit === undefined) throw new NoUnitError(this.name);
-    const promise = unit.request(this.name, name, data, timeout ?? this.peer.requestTimeout);
+    const promise = unit.request(this.name, name, data, request);
     if (cb !== undefined) {
       promise.then(
         (ctx) => cb(null, ctx),
@@ -92,10 +93,10 @@ export class Destination extends EventEmitter {
    */
   survey(event: EventOptions, data: unknown, cb: ResponseCallback): number {
     if (typeof cb !== 'function') throw new InvalidArgumentError('cb', 'a function', cb);
-    const { name, timeout } = parseEvent(event);
+    const { name, request } = this.parse(event);
     const units = this.members.slice();
     for (const unit of units) {
-      unit.request(this.name, name, data, timeout ?? this.peer.requestTimeout).then(
+      unit.request(this.name, name, data, request).then(
         (ctx) => cb(null, ctx),
         (err: RoletalkError) => cb(err, err.ctx as Context | undefined),
       );
@@ -105,10 +106,10 @@ export class Destination extends EventEmitter {
 
   /** Like `survey`, as a Promise of every outcome, in unit order. */
   surveyAll(event: EventOptions, data?: unknown): Promise<Array<{ unit: Unit; ctx?: Context; error?: Error }>> {
-    const { name, timeout } = parseEvent(event);
+    const { name, request } = this.parse(event);
     return Promise.all(
       this.members.map((unit) =>
-        unit.request(this.name, name, data, timeout ?? this.peer.requestTimeout).then(
+        unit.request(this.name, name, data, request).then(
           (ctx) => ({ unit, ctx }),
           (error: Error) => ({ unit, error }),
         ),
@@ -134,11 +135,25 @@ export class Destination extends EventEmitter {
   }
 
   private openStream<S extends StreamReader | StreamWriter>(event: EventOptions, data: unknown, stream: S): S {
-    const { name, unit: chosen, timeout } = parseEvent(event);
+    const { name, unit: chosen, request } = this.parse(event);
     const unit = chosen ?? this.next();
     if (unit === undefined) throw new NoUnitError(this.name);
-    unit.remote.openStream(stream, this.name, name, data, timeout ?? this.peer.requestTimeout);
+    unit.remote.openStream(stream, this.name, name, data, request.timeout);
+    const signal = request.signal;
+    if (signal !== undefined) {
+      // An abort ends the stream on both sides: destroying it tells the remote end (§6).
+      const abort = (): void => void stream.destroy(new AbortError(signal.reason));
+      if (signal.aborted) abort();
+      else {
+        signal.addEventListener('abort', abort, { once: true });
+        stream.once('close', () => signal.removeEventListener('abort', abort));
+      }
+    }
     return stream;
+  }
+
+  private parse(event: EventOptions): ParsedEvent {
+    return parseEvent(event, this.peer.requestTimeout, this.options);
   }
 
   /** @internal round-robin over the units */
@@ -161,15 +176,4 @@ export class Destination extends EventEmitter {
       if (this.members.length === 0) this.emit('close');
     }
   }
-}
-
-function parseEvent(event: EventOptions): { name: string; unit?: Unit; timeout?: number } {
-  if (typeof event === 'string') return { name: event };
-  if (typeof event !== 'object' || event === null || typeof event.event !== 'string') {
-    throw new InvalidArgumentError('event', 'a string or { event: string, unit?, timeout? }', event);
-  }
-  if (event.timeout !== undefined && (typeof event.timeout !== 'number' || !(event.timeout >= 0))) {
-    throw new InvalidArgumentError('timeout', 'a number of milliseconds >= 0', event.timeout);
-  }
-  return { name: event.event, unit: event.unit, timeout: event.timeout };
 }

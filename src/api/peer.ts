@@ -9,7 +9,7 @@ import type { Handler as EngineHandler } from '../engine/middleware';
 import { PeerEngine, type EngineEvents } from '../engine/peer-engine';
 import type { RemotePeer } from '../engine/remote-peer';
 import { RoleRoutes } from '../engine/routes';
-import { Destination } from './destination';
+import { Destination, type DestinationOptions } from './destination';
 import { resolveListenOptions, resolvePeerOptions, type ConnectOptions, type ListenOptions, type PeerOptions } from './options';
 import { Role, type Handler } from './role';
 import { Unit } from './unit';
@@ -115,12 +115,19 @@ export class Peer extends EventEmitter {
     return role;
   }
 
-  /** The remote role `name`, balancing over the units that serve it. */
-  destination(name: string): Destination {
+  /**
+   * The remote role `name`, balancing over the units that serve it. `options` apply to every
+   * call on it; they are taken when the destination is first made.
+   */
+  destination(name: string, options?: DestinationOptions): Destination {
     if (typeof name !== 'string' || name.length === 0) throw new InvalidArgumentError('name', 'a non-empty string', name);
+    if (options !== undefined && (typeof options !== 'object' || options === null)) throw new InvalidArgumentError('options', 'an object', options);
+    if (options?.idempotent !== undefined && typeof options.idempotent !== 'boolean') {
+      throw new InvalidArgumentError('options.idempotent', 'a boolean', options.idempotent);
+    }
     let dest = this.destinationMap.get(name);
     if (dest === undefined) {
-      dest = new Destination(name, this);
+      dest = new Destination(name, this, options);
       this.destinationMap.set(name, dest);
       for (const remote of this.engine.remotes.values()) if (remote.roles.has(name)) dest._update(unitOf(remote), true);
     }

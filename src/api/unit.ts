@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { Connection } from '../transport/connection';
 import type { PeerEngine } from '../engine/peer-engine';
 import type { RemotePeer } from '../engine/remote-peer';
+import type { RequestOptions } from '../engine/pending';
 import type { Context } from './context';
 import { ConnectionView, type UnitConnection } from './unit-connection';
 
@@ -80,8 +81,9 @@ export class Unit extends EventEmitter {
    * Sends a REQUEST; resolves with the response's Context, rejects on REJECT, timeout or loss
    * with an error whose `ctx` is the request's context (unit, role, event, rtt, reason as data).
    */
-  request(role: string, event: string, data?: unknown, timeout: number = this.engine.requestTimeout): Promise<Context> {
-    return this.remote.request(role, event, data, timeout) as Promise<Context>;
+  request(role: string, event: string, data?: unknown, options: number | RequestOptions = this.engine.requestTimeout): Promise<Context> {
+    const request = typeof options === 'number' ? { timeout: options } : options;
+    return this.remote.request(role, event, data, request) as Promise<Context>;
   }
 
   /** @internal requests waiting for an answer (tests look) */

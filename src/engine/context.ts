@@ -1,6 +1,7 @@
 import type { Readable, Writable } from 'node:stream';
 import { dataTypeName, decodePayload } from '../protocol/payload';
 import type { DataTypeName } from '../protocol/constants';
+import { RequestTimeoutError } from '../errors';
 
 /**
  * The public face of the unit a context came from (`api/Unit`). The engine only carries it, so
@@ -29,8 +30,17 @@ export class Context {
   /** The stream to write, in an `onWritable` handler. */
   writable: Writable | undefined = undefined;
 
+  /**
+   * On an incoming request: when the caller stops waiting, in epoch milliseconds, if it said so
+   * (extension `deadline`, offered by peers of this library). `ctx.signal` aborts then.
+   */
+  deadline: number | undefined = undefined;
+
   /** @internal set by the middleware runner */
   _next: (() => Promise<void>) | null = null;
+
+  /** Made on first use of `signal`, or when aborted before it. */
+  private abortion: Abortion | null = null;
 
   private decoded = false;
   private value: unknown = undefined;
@@ -65,6 +75,41 @@ export class Context {
   }
 
   /**
+   * On an incoming request: aborts when the caller cancels it (extension `cancel`), when its
+   * `deadline` passes, or when the unit is gone, so a handler can stop work nobody waits for:
+   * pass it on to `fetch`, timers, or requests of its own. Made on first use.
+   */
+  get signal(): AbortSignal {
+    let abortion = this.abortion;
+    if (abortion === null) abortion = this.abortion = new Abortion();
+    if (abortion.controller === null) {
+      abortion.controller = new AbortController();
+      if (abortion.reason !== undefined) abortion.controller.abort(abortion.reason);
+      else if (this.deadline !== undefined) abortion.arm(this.deadline);
+    }
+    return abortion.controller.signal;
+  }
+
+  /** @internal The request is called off (cancelled, deadline passed, unit gone). */
+  _abort(reason: Error): void {
+    const abortion = (this.abortion ??= new Abortion());
+    if (abortion.reason !== undefined) return;
+    abortion.reason = reason;
+    abortion.disarm();
+    abortion.controller?.abort(reason);
+  }
+
+  /** @internal Whether the request was called off. */
+  get _aborted(): boolean {
+    return this.abortion?.reason !== undefined;
+  }
+
+  /** @internal The request is answered: no deadline timer is left behind. */
+  _settled(): void {
+    this.abortion?.disarm();
+  }
+
+  /**
    * In middleware: runs the rest of the chain. The Promise resolves once the reply is decided
    * and the inner layers have finished, so `response` and `error` can be read or changed.
    */
@@ -81,5 +126,34 @@ export class Context {
       this.value = decodePayload(this.payload).value;
     }
     this.decoded = true;
+  }
+}
+
+/** The abort state of a context, kept apart so that contexts that never use it stay small. */
+class Abortion {
+  controller: AbortController | null = null;
+  reason: Error | undefined = undefined;
+  private timer: NodeJS.Timeout | null = null;
+
+  /** Aborts at `deadline` (epoch ms); the timer does not keep the process alive. */
+  arm(deadline: number): void {
+    const abort = (): void => {
+      this.timer = null;
+      const reason = new RequestTimeoutError(0);
+      reason.message = 'The deadline of the request passed';
+      this.reason ??= reason;
+      this.controller?.abort(this.reason);
+    };
+    const left = deadline - Date.now();
+    if (left <= 0) abort();
+    else {
+      this.timer = setTimeout(abort, left);
+      this.timer.unref();
+    }
+  }
+
+  disarm(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
   }
 }

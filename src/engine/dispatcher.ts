@@ -58,18 +58,28 @@ export class Dispatcher {
   request(unit: RemotePeer, frame: RequestFrame): void {
     const corr = frame.corr;
     const encoder = this.routes.encoder;
+    const ctx = new Context(unit.face, frame.role, frame.event, frame.payload);
+    const incoming = unit.incoming;
+    if (incoming !== null) {
+      // A peer with extensions: a repeat of a request (sent again after a connection dropped,
+      // §9 `resend`) is answered once, never run twice.
+      const seen = incoming.begin(corr, ctx);
+      if (seen !== undefined) {
+        if (seen !== 'running') unit.sendFrame(seen !== null ? Buffer.from(seen) : encoder.reject(corr, ANSWER_FORGOTTEN));
+        return;
+      }
+    }
     const refusal = this.refusal('request', frame.role, frame.event);
     if (typeof refusal === 'string') {
-      unit.sendFrame(encoder.reject(corr, refusal));
+      this.answer(unit, corr, encoder.reject(corr, refusal));
       return;
     }
     const datatype = frame.payload.length > 0 ? frame.payload[0]! : -1;
     if (datatype < 0 || datatype > DataType.OBJECT) {
       // §4: a request whose payload datatype is unknown or missing is rejected.
-      unit.sendFrame(encoder.reject(corr, datatype < 0 ? 'The request has no payload datatype' : `Unknown payload datatype ${datatype}`));
+      this.answer(unit, corr, encoder.reject(corr, datatype < 0 ? 'The request has no payload datatype' : `Unknown payload datatype ${datatype}`));
       return;
     }
-    const ctx = new Context(unit.face, frame.role, frame.event, frame.payload);
     runChain(ctx, this.layers('request', refusal.role), refusal.handler, (c) => {
       let reply: Buffer;
       try {
@@ -78,8 +88,19 @@ export class Dispatcher {
         // The response could not be encoded (a BigInt inside an object, say): reject instead.
         reply = encoder.reject(corr, errorText(err));
       }
-      unit.sendFrame(reply);
+      this.answer(unit, corr, reply);
     });
+  }
+
+  /** Sends a request's answer, remembered first toward a peer that may ask again (§9). */
+  private answer(unit: RemotePeer, corr: number, reply: Buffer): void {
+    const incoming = unit.incoming;
+    if (incoming !== null && !incoming.finish(corr, reply, unit.offers.resend)) {
+      // Cancelled by the caller: nobody waits for it.
+      this.routes.encoder.pool.release(reply);
+      return;
+    }
+    unit.sendFrame(reply);
   }
 
   /**
@@ -158,4 +179,6 @@ export class Dispatcher {
 }
 
 const EMPTY: readonly Handler[] = [];
+/** The answer to a repeat whose first answer is no longer kept (docs/protocol.md §9). */
+const ANSWER_FORGOTTEN = 'The answer to this request was lost with its connection and is no longer kept';
 const noReply = (): void => {};

@@ -8,7 +8,7 @@ import { AuthError, CloseCode, PeerClosedError, type RoletalkError } from '../er
 import { Keyring, hmacInline, type HmacFn } from '../auth/keyring';
 import { HmacPool } from '../auth/hmac-pool';
 import type { BufferPool } from '../protocol/buffer-pool';
-import { FrameType, PROTOCOL_VERSION } from '../protocol/constants';
+import { Extension, FrameType, PROTOCOL_VERSION } from '../protocol/constants';
 import type { PeerInfo } from '../protocol/decoder';
 import { FrameEncoder } from '../protocol/encoder';
 import type { Connection, HeartbeatOptions, WriteBatch } from '../transport/connection';
@@ -302,7 +302,12 @@ export class PeerEngine implements RemoteHost {
       },
       tags: this.tags,
       // Extensions (§9): original peers ignore unknown fields.
-      ...(typeof this.advertise === 'string' ? { ext: { listen: this.advertise } } : {}),
+      ext: {
+        [Extension.RESEND]: 1,
+        [Extension.CANCEL]: 1,
+        [Extension.DEADLINE]: 1,
+        ...(typeof this.advertise === 'string' ? { listen: this.advertise } : {}),
+      },
     };
   }
 

@@ -1,15 +1,26 @@
 import { performance } from 'node:perf_hooks';
 import type { Connection } from '../transport/connection';
 import { decodeFrame, type AcquaintFrame, type Frame, type PeerInfo } from '../protocol/decoder';
-import { DataType, FrameType } from '../protocol/constants';
+import { DataType, Extension, FrameType } from '../protocol/constants';
 import type { FrameEncoder } from '../protocol/encoder';
 import { rejectText } from '../protocol/payload';
-import { CloseCode, ProtocolError, RejectedError, RequestTimeoutError, RoletalkError, StreamError, UnitClosedError } from '../errors';
+import {
+  AbortError,
+  CloseCode,
+  ConnectionLostError,
+  ProtocolError,
+  RejectedError,
+  RequestTimeoutError,
+  RoletalkError,
+  StreamError,
+  UnitClosedError,
+} from '../errors';
 import { StreamReader } from '../streams/reader';
 import type { StreamWriter } from '../streams/writer';
 import { Context, type UnitFace } from './context';
 import type { Dispatcher } from './dispatcher';
-import type { PendingRequest } from './pending';
+import { IncomingRequests } from './incoming';
+import type { PendingRequest, RequestOptions } from './pending';
 import { StreamRegistry } from './stream-registry';
 import { readerLink, streamRejectReason, writerLink } from './stream-links';
 
@@ -47,6 +58,10 @@ export class RemotePeer {
   closed = false;
   /** The public Unit, set by whoever created this remote; contexts carry it. */
   face: UnitFace;
+  /** The extensions of §9 the remote offers that this side uses toward it. */
+  readonly offers: { readonly resend: boolean; readonly cancel: boolean; readonly deadline: boolean };
+  /** Its requests to us, while it offers any extension that needs them tracked. */
+  readonly incoming: IncomingRequests | null;
 
   private nextCorr = 0;
   private rr = 0;
@@ -60,6 +75,9 @@ export class RemotePeer {
     this.info = info;
     this.roles = new Set(info.roles);
     this.face = { id: info.id, name: info.name };
+    const offered = (name: string): boolean => info.ext[name] === 1 || info.ext[name] === true;
+    this.offers = { resend: offered(Extension.RESEND), cancel: offered(Extension.CANCEL), deadline: offered(Extension.DEADLINE) };
+    this.incoming = this.offers.resend || this.offers.cancel || this.offers.deadline ? new IncomingRequests() : null;
   }
 
   get friendly(): boolean {
@@ -74,22 +92,95 @@ export class RemotePeer {
   }
 
   /**
-   * Sends a REQUEST; resolves with the response's Context, rejects on REJECT, timeout or loss
-   * with an error whose `ctx` is the request's context (unit, role, event, rtt, reason as data).
+   * Sends a REQUEST; resolves with the response's Context, rejects on REJECT, timeout, abort or
+   * loss with an error whose `ctx` is the request's context (unit, role, event, rtt, reason as
+   * data). A bad value to send throws at the call.
    */
-  request(role: string, event: string, data: unknown, timeout: number): Promise<Context> {
+  request(role: string, event: string, data: unknown, options: RequestOptions): Promise<Context> {
+    const { timeout, signal, idempotent = false } = options;
+    const sentAt = performance.now();
+    if (signal?.aborted) return Promise.reject(this.failure(new AbortError(signal.reason), role, event, sentAt));
     const conn = this.pick();
-    if (conn === undefined) return Promise.reject(this.failure(new UnitClosedError(this.id), role, event, performance.now()));
+    if (conn === undefined) return Promise.reject(this.failure(new UnitClosedError(this.id), role, event, sentAt));
     const corr = this.takeCorrelation();
     const frame = this.host.encoder.request(role, event, corr, data);
     return new Promise<Context>((resolve, reject) => {
-      const pending: PendingRequest = { resolve, reject, timer: null, role, event, sentAt: performance.now() };
-      if (timeout > 0 && Number.isFinite(timeout)) {
-        pending.timer = setTimeout(expireRequest, timeout, this, corr, timeout);
+      const limited = timeout > 0 && Number.isFinite(timeout);
+      const pending: PendingRequest = {
+        resolve,
+        reject,
+        timer: limited ? setTimeout(expireRequest, timeout, this, corr, timeout) : null,
+        role,
+        event,
+        data,
+        sentAt,
+        timeout: limited ? timeout : 0,
+        conn,
+        idempotent,
+        signal,
+        onAbort: undefined,
+      };
+      if (signal !== undefined) {
+        pending.onAbort = () => this.abortRequest(corr, signal.reason);
+        signal.addEventListener('abort', pending.onAbort, { once: true });
       }
       this.pending.set(corr, pending);
+      if (pending.timeout > 0 && this.offers.deadline) conn.send(this.host.encoder.deadline(corr, timeout));
       conn.send(frame);
     });
+  }
+
+  /** Takes a pending request out of the table and off its timer and signal. */
+  private takePending(corr: number): PendingRequest | undefined {
+    const pending = this.pending.get(corr);
+    if (pending === undefined) return undefined;
+    this.pending.delete(corr);
+    if (pending.timer !== null) clearTimeout(pending.timer);
+    if (pending.onAbort !== undefined) pending.signal!.removeEventListener('abort', pending.onAbort);
+    return pending;
+  }
+
+  /** The caller's signal aborted: reject at once; a remote that offers `cancel` stops the work. */
+  private abortRequest(corr: number, reason: unknown): void {
+    const pending = this.takePending(corr);
+    if (pending === undefined) return;
+    this.sendCancel(corr);
+    pending.reject(this.failure(new AbortError(reason), pending.role, pending.event, pending.sentAt));
+  }
+
+  /** @internal The request's time is up. */
+  expire(corr: number, timeout: number): void {
+    const pending = this.takePending(corr);
+    if (pending === undefined) return;
+    this.sendCancel(corr);
+    pending.reject(this.failure(new RequestTimeoutError(timeout), pending.role, pending.event, pending.sentAt));
+  }
+
+  private sendCancel(corr: number): void {
+    if (this.offers.cancel) this.sendFrame(this.host.encoder.cancel(corr));
+  }
+
+  /**
+   * `conn` dropped with requests in flight on it. Toward a remote that offers `resend`, or for
+   * an idempotent request, each goes again on another open connection under the same id (the
+   * remote answers a repeat once, docs/protocol.md §9); any other fails at once.
+   */
+  private recoverRequests(conn: Connection): void {
+    const encoder = this.host.encoder;
+    for (const [corr, pending] of this.pending) {
+      if (pending.conn !== conn) continue;
+      const next = this.offers.resend || pending.idempotent ? this.pick() : undefined;
+      if (next === undefined) {
+        this.takePending(corr);
+        pending.reject(this.failure(new ConnectionLostError(this.id), pending.role, pending.event, pending.sentAt));
+        continue;
+      }
+      pending.conn = next;
+      if (pending.timeout > 0 && this.offers.deadline) {
+        next.send(encoder.deadline(corr, pending.sentAt + pending.timeout - performance.now()));
+      }
+      next.send(encoder.request(pending.role, pending.event, corr, pending.data));
+    }
   }
 
   /**
@@ -236,15 +327,19 @@ export class RemotePeer {
       case FrameType.REQUEST_WRITABLE:
         this.host.dispatcher.streamRequest(this, frame, conn);
         return;
+      case FrameType.CANCEL:
+        this.incoming?.cancel(frame.corr, new AbortError('cancelled by the caller'));
+        return;
+      case FrameType.DEADLINE:
+        this.incoming?.announceDeadline(frame.corr, Date.now() + frame.ms);
+        return;
     }
   }
 
   private settle(type: number, corr: number, payload: Buffer): void {
-    const pending = this.pending.get(corr);
+    const pending = this.takePending(corr);
     // A response to an unknown or finished request is ignored (§4).
     if (pending === undefined) return;
-    this.pending.delete(corr);
-    if (pending.timer !== null) clearTimeout(pending.timer);
     if (type === FrameType.RESPONSE) {
       const ctx = new Context(this.face, pending.role, pending.event, payload);
       ctx.rtt = performance.now() - pending.sentAt;
@@ -277,11 +372,26 @@ export class RemotePeer {
   addConnection(conn: Connection): void {
     this.conns.push(conn);
     conn.onFrame = (frame) => this.handleFrame(frame, conn);
-    conn.onUndelivered = (frame) => {
-      // Stream data belongs to its connection (§6) and dies with it; anything else may take
-      // another connection of this remote.
-      if (frame[0] !== FrameType.STREAM_DATA) this.sendFrame(frame);
-    };
+    conn.onUndelivered = (frame) => this.redeliver(frame);
+  }
+
+  /**
+   * A frame `conn` took but never wrote (an I/O thread met the close first): it goes on another
+   * connection, and a request then waits on that one. Stream data belongs to its connection (§6)
+   * and dies with it.
+   */
+  private redeliver(frame: Buffer): void {
+    if (frame[0] === FrameType.STREAM_DATA) return;
+    const conn = this.pick();
+    if (conn === undefined) {
+      this.host.encoder.pool.release(frame);
+      return;
+    }
+    if (frame[0] === FrameType.REQUEST) {
+      const pending = this.pending.get((decodeFrame(frame) as { corr: number }).corr);
+      if (pending !== undefined) pending.conn = conn;
+    }
+    conn.send(frame);
   }
 
   /** Removes a closed connection; returns true when it was the last. */
@@ -289,17 +399,18 @@ export class RemotePeer {
     const i = this.conns.indexOf(conn);
     if (i !== -1) this.conns.splice(i, 1);
     this.streams.connectionClosed(conn);
-    return this.conns.length === 0;
+    if (this.conns.length === 0) return true;
+    if (this.pending.size > 0) this.recoverRequests(conn);
+    return false;
   }
 
-  /** The last connection is gone: fail what waits on this remote. */
+  /** The last connection is gone: fail what waits on this remote, call off what it asked. */
   lost(): void {
     this.closed = true;
     this.streams.unitClosed();
-    const pending = [...this.pending.values()];
-    this.pending.clear();
-    for (const p of pending) {
-      if (p.timer !== null) clearTimeout(p.timer);
+    this.incoming?.abortAll(new UnitClosedError(this.id));
+    for (const corr of [...this.pending.keys()]) {
+      const p = this.takePending(corr)!;
       p.reject(this.failure(new UnitClosedError(this.id), p.role, p.event, p.sentAt));
     }
     const waiters = this.closeWaiters ?? [];
@@ -320,10 +431,7 @@ export class RemotePeer {
 }
 
 function expireRequest(remote: RemotePeer, corr: number, timeout: number): void {
-  const pending = remote.pending.get(corr);
-  if (pending === undefined) return;
-  remote.pending.delete(corr);
-  pending.reject(remote.failure(new RequestTimeoutError(timeout), pending.role, pending.event, pending.sentAt));
+  remote.expire(corr, timeout);
 }
 
 /** The payload of a failure's context: a typed null, as 1.1.x gives `data: null`. */

@@ -19,6 +19,10 @@ export const FrameType = {
   STREAM_REJECT: 108,
   ACQUAINT: 200,
   ROLES: 201,
+  /** Extension `cancel` (§9): the caller gave up on a request. Only toward peers that offer it. */
+  CANCEL: 120,
+  /** Extension `deadline` (§9): the time a request has left, sent just before it. */
+  DEADLINE: 121,
 } as const;
 export type FrameTypeCode = (typeof FrameType)[keyof typeof FrameType];
 
@@ -45,6 +49,19 @@ export const StreamFlag = {
   QUOTA: 3,
 } as const;
 export type StreamFlagCode = (typeof StreamFlag)[keyof typeof StreamFlag];
+
+/**
+ * The extensions of §9 this library offers in CONFIRMED (`"ext": {"resend": 1, ...}`) and uses
+ * only toward peers that offer them too.
+ */
+export const Extension = {
+  /** Requests in flight on a lost connection are sent again on another; the server answers once. */
+  RESEND: 'resend',
+  /** CANCEL frames: the serving handler's `ctx.signal` aborts when the caller gives up. */
+  CANCEL: 'cancel',
+  /** DEADLINE frames: the serving handler learns how long the caller waits (`ctx.deadline`). */
+  DEADLINE: 'deadline',
+} as const;
 
 /** Varnums are at most 7 bytes: ids stay below 2^53 (§4). */
 export const MAX_VARNUM_BYTES = 7;

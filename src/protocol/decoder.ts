@@ -108,7 +108,22 @@ export interface ConfirmedFrame extends PeerInfo {
 
 export type HandshakeFrame = HandshakeErrorFrame | ChallengeFrame | ProofFrame | ConfirmedFrame;
 
+/** CANCEL (120) of extension `cancel`. */
+export interface CancelFrame {
+  type: typeof FrameType.CANCEL;
+  corr: number;
+}
+
+/** DEADLINE (121) of extension `deadline`: the milliseconds the caller still waits. */
+export interface DeadlineFrame {
+  type: typeof FrameType.DEADLINE;
+  corr: number;
+  ms: number;
+}
+
 export type Frame =
+  | CancelFrame
+  | DeadlineFrame
   | MessageFrame
   | RequestFrame
   | ReplyFrame
@@ -218,6 +233,15 @@ export function decodeFrame(buf: Buffer): Frame {
         throw shape('ROLES', '{"i": number, "roles": string[]}');
       }
       return { type, i: json.i, roles: json.roles };
+    }
+    case FrameType.CANCEL: {
+      if (len < 2 || 2 + buf[1]! !== len) throw truncated('cancel');
+      return { type, corr: readVarnum(buf, 2, buf[1]!) };
+    }
+    case FrameType.DEADLINE: {
+      if (len < 2 || 2 + buf[1]! + 4 !== len) throw truncated('deadline');
+      const corrLen = buf[1]!;
+      return { type, corr: readVarnum(buf, 2, corrLen), ms: buf.readUInt32BE(2 + corrLen) };
     }
     default:
       throw new ProtocolError('RT_ERR_FRAME_TYPE', `Unknown frame type ${type}`);

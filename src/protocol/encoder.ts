@@ -47,6 +47,28 @@ export class FrameEncoder {
     return this.reply(FrameType.REJECT, corr, reason);
   }
 
+  /** CANCEL (120, extension `cancel`): `u8 corrLen, corr`. */
+  cancel(corr: number): Buffer {
+    const corrLen = varnumLength(corr);
+    const buf = this.pool.reserve(2 + corrLen);
+    const start = this.pool.offset;
+    buf[start] = FrameType.CANCEL;
+    buf[start + 1] = corrLen;
+    return this.pool.commit(writeVarnum(buf, start + 2, corr, corrLen));
+  }
+
+  /** DEADLINE (121, extension `deadline`): `u8 corrLen, corr, u32 milliseconds left`. */
+  deadline(corr: number, ms: number): Buffer {
+    const corrLen = varnumLength(corr);
+    const buf = this.pool.reserve(6 + corrLen);
+    const start = this.pool.offset;
+    buf[start] = FrameType.DEADLINE;
+    buf[start + 1] = corrLen;
+    const o = writeVarnum(buf, start + 2, corr, corrLen);
+    buf.writeUInt32BE(Math.max(0, Math.min(0xffffffff, Math.ceil(ms))), o);
+    return this.pool.commit(o + 4);
+  }
+
   private reply(type: number, corr: number, data: unknown): Buffer {
     const corrLen = varnumLength(corr);
     const buf = this.pool.reserve(2 + corrLen + preparePayload(data));

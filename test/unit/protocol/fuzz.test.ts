@@ -98,6 +98,22 @@ test('ROLES and ACQUAINT round-trip through their JSON', () => {
   );
 });
 
+test('CANCEL and DEADLINE (extensions cancel and deadline) round-trip; a wrong length is a ProtocolError', () => {
+  fc.assert(
+    fc.property(corr, fc.integer({ min: 0, max: 0xffffffff }), (c, ms) => {
+      const cancel = encoder.cancel(c);
+      const x = decodeFrame(cancel);
+      assert.ok(x.type === FrameType.CANCEL && x.corr === c);
+      const deadline = encoder.deadline(c, ms);
+      const d = decodeFrame(deadline);
+      assert.ok(d.type === FrameType.DEADLINE && d.corr === c && d.ms === ms);
+      assert.throws(() => decodeFrame(Buffer.concat([cancel, Buffer.from([0])])), ProtocolError);
+      assert.throws(() => decodeFrame(deadline.subarray(0, deadline.length - 1)), ProtocolError);
+    }),
+    { seed, numRuns: 200 },
+  );
+});
+
 /** Decodes bytes as a receiver would; returns normally or throws whatever the codec throws. */
 function decodeAll(bytes: Buffer): void {
   if (bytes.length > 0 && bytes[0]! <= 3) {

@@ -45,6 +45,10 @@ function reencode(frame: Frame): Buffer {
         default:
           return Buffer.from(encoder.streamQuota(frame.id, Number.parseInt(frame.body.toString('hex'), 16)));
       }
+    case FrameType.CANCEL:
+      return Buffer.from(encoder.cancel(frame.corr));
+    case FrameType.DEADLINE:
+      return Buffer.from(encoder.deadline(frame.corr, frame.ms));
     case FrameType.ACQUAINT:
     case FrameType.ROLES:
       throw new Error('JSON frames are re-encoded from their text');
