@@ -11,7 +11,7 @@ import type { RemotePeer } from '../engine/remote-peer';
 import { RoleRoutes } from '../engine/routes';
 import { Destination } from './destination';
 import { resolveListenOptions, resolvePeerOptions, type ConnectOptions, type ListenOptions, type PeerOptions } from './options';
-import { Role, type Handler } from './role';
+import { Role, type Handler, type ReadableStreamHandler, type WritableStreamHandler } from './role';
 import { Unit } from './unit';
 
 export type { PeerOptions, ListenOptions, ConnectOptions } from './options';
@@ -136,12 +136,12 @@ export class Peer extends EventEmitter {
     return this.use(this.engine.middleware.request, handler);
   }
   /** Middleware for incoming requests to write to us, of every role. */
-  onReadable(handler: Handler): this {
-    return this.use(this.engine.middleware.readable, handler);
+  onReadable(handler: ReadableStreamHandler): this {
+    return this.use(this.engine.middleware.readable, handler as Handler);
   }
   /** Middleware for incoming requests to read from us, of every role. */
-  onWritable(handler: Handler): this {
-    return this.use(this.engine.middleware.writable, handler);
+  onWritable(handler: WritableStreamHandler): this {
+    return this.use(this.engine.middleware.writable, handler as Handler);
   }
   /** Middleware for everything incoming, run first. */
   onData(handler: Handler): this {
