@@ -33,10 +33,13 @@ import {
   connectedPair,
   delay,
   eventually,
+  jsonFrame,
   listeningPeer,
   newPeer,
   onCleanup,
+  proofOf,
   rejectionOf,
+  RawSocket,
   urlOf,
   waitFor,
 } from '../helpers/peers';
@@ -186,6 +189,22 @@ test('destination(name): one instance per name; remote roles make no destination
   assert.deepEqual(none.units, []);
 });
 
+test('listen(port | options): resolves with the peer; twice throws ".listen has been called already"; a busy port rejects', async () => {
+  const peer = newPeer();
+  const result = await peer.listen({ port: 0, host: '127.0.0.1' });
+  assert.equal(result, peer);
+  assert.equal(typeof peer.port, 'number');
+  assert.equal(peer._port, peer.port, "1.1.x's private field, used by its users");
+  assert.throws(() => peer.listen(0), errorWith('.listen has been called already'));
+  const other = newPeer();
+  await assert.rejects(other.listen({ port: peer.port!, host: '127.0.0.1' }), (err: NodeJS.ErrnoException) => err.code === 'EADDRINUSE');
+  // The callback form: cb(null) once listening.
+  const withCb = newPeer();
+  const err = await new Promise((resolve) => withCb.listen(0, (e) => resolve(e)));
+  assert.equal(err, null);
+  assert.equal(typeof withCb.port, 'number');
+});
+
 test('prepareWSServer + handleUpgrade serve roletalk on a server of the user', async () => {
   const peer = newPeer({ name: 'upgraded' });
   peer.prepareWSServer();
@@ -260,6 +279,18 @@ test('auth: a common id and key connect; no common id or a key mismatch reject a
   assert.match(mismatch.message, /Preshared key mismatch\. Chosen id: bar/);
   await eventually(() => authErrors.length >= 2);
   assert.deepEqual([stranger.units, wrongKey.units, server.units.length], [[], [], 1]);
+});
+
+test('auth: a proof under an id this side does not hold is refused with "Verification ID is not registered: <id>"', async () => {
+  const server = await listeningPeer();
+  server.addPresharedKey('k1', 's3cret');
+  const raw = await RawSocket.open(urlOf(server));
+  const challenge = JSON.parse((await raw.next((f) => f[0] === 1)).toString('utf8', 1)) as { challenge: string; ids: string[] };
+  assert.deepEqual(challenge.ids, ['k1']);
+  raw.send(jsonFrame(2, { proof: proofOf('s3cret', challenge.challenge), id: 'nope' }));
+  const refusal = await raw.next((f) => f[0] === 0);
+  assert.equal(JSON.parse(refusal.toString('utf8', 1)), 'Verification ID is not registered: nope');
+  assert.equal((await raw.waitClose()).code, 4002);
 });
 
 test('close(): units close, the listener stops; the callback form; a "close" event', async () => {
@@ -341,6 +372,39 @@ test('Unit: id, name, meta (os, runtime, time, uptime, protocol), getRoles, getT
 });
 
 // ---- Role ---------------------------------------------------------------------------------
+
+test('Role: disable/enable reach the remote (destination close/open, getRoles) and requests get the §4 texts', async () => {
+  const { server, client, unit } = await connectedPair({
+    setup: (server, client) => {
+      server.role('dynamic').onRequest('someReq', (_ctx, cb) => cb(null, true));
+      client.destination('dynamic');
+    },
+  });
+  const dest = client.destination('dynamic');
+  const role = server.role('dynamic');
+  const closed = waitFor(dest, 'close');
+  role.disable();
+  assert.equal(role.active, false);
+  await closed;
+  assert.deepEqual(unit.getRoles(), []);
+  await assert.rejects(dest.request({ event: 'someReq', unit }, 1), errorWith('The role "dynamic" is disabled'));
+  assert.throws(() => dest.request('someReq', 1), errorWith('No connected units with role [dynamic]'));
+  const opened = waitFor(dest, 'open');
+  const joined = waitFor<[Unit]>(dest, 'unit');
+  role.enable();
+  await opened;
+  assert.equal((await joined)[0], unit);
+  assert.equal((await dest.request('someReq', 1)).data, true);
+  await assert.rejects(dest.request('unregistered event', 1), errorWith('The event "unregistered event" is not handled'));
+  await assert.rejects(
+    client.destination('ghost').request({ event: 'x', unit }, 1),
+    errorWith('The role "ghost" is not registered'),
+  );
+  // A new role opens the matching destination on the remote.
+  const newOpen = waitFor(client.destination('someNewRole'), 'open');
+  server.role('someNewRole');
+  await newOpen;
+});
 
 test('middleware: peer onData/onRequest, role onData/onRequest all see a request before the handler; ctx.data and ctx.type may be reassigned', async () => {
   const trace: string[] = [];
@@ -460,6 +524,33 @@ test('request: one unit answers, round-robin; ctx has data, unit and a numeric r
   // { event, unit } picks the unit.
   const unit = dest.units[1]!;
   assert.equal((await dest.request({ event: 'get_time2', unit }, null)).unit, unit);
+});
+
+test('request errors: handler errors, automatic texts, no unit, timeout and a unit that goes away', async () => {
+  const { client, unit, server } = await connectedPair({
+    setup: (server) => {
+      const role = server.role('B');
+      role.onRequest('error', (_ctx, cb) => cb(new Error('error message 1'), null));
+      role.onRequest('string', (_ctx, cb) => cb('plain reason' as unknown as Error));
+      role.onRequest('object', (_ctx, cb) => cb({ a: 1 } as unknown as Error));
+      role.onRequest('silent', () => new Promise(() => {}));
+    },
+  });
+  const dest = client.destination('B');
+  await assert.rejects(dest.request('error', { a: 1 }), errorWith('error message 1'));
+  const viaCb = await new Promise<Error | null>((resolve) => dest.request('error', 1, (err) => resolve(err)));
+  assert.equal(viaCb?.message, 'error message 1');
+  await assert.rejects(dest.request('string', 1), errorWith('plain reason'));
+  await assert.rejects(dest.request('object', 1), errorWith('[object Object]'));
+  assert.throws(() => client.destination('nobody').request('x', 1), errorWith('No connected units with role [nobody]'));
+  assert.throws(() => client.destination('nobody').Readable('x', 1), errorWith('No connected units with role [nobody]'));
+  assert.throws(() => client.destination('nobody').Writable('x', 1), errorWith('No connected units with role [nobody]'));
+  await assert.rejects(dest.request({ event: 'silent', timeout: 50 }, 1), errorWith('Request timeout exceeded (50 ms)'));
+  const pending = dest.request('silent', 1);
+  await delay(20);
+  server.units[0]!.close();
+  await assert.rejects(pending, errorWith("All unit's sockets have been closed"));
+  await eventually(() => unit.connections.length === 0 || client.units.length === 0);
 });
 
 test('survey: asks every unit, calls back once per unit with (null, ctx), returns how many were asked; 0 without units', async () => {
