@@ -42,6 +42,7 @@ import {
   RawSocket,
   urlOf,
   waitFor,
+  within,
 } from '../helpers/peers';
 
 // The public surface of roletalk 1.1.3, walked class by class against this library with real
@@ -203,6 +204,23 @@ test('listen(port | options): resolves with the peer; twice throws ".listen has 
   const err = await new Promise((resolve) => withCb.listen(0, (e) => resolve(e)));
   assert.equal(err, null);
   assert.equal(typeof withCb.port, 'number');
+});
+
+test('listen({ server, port }) starts a server that does not listen yet, as 1.1.x did; close() stops it', async () => {
+  const server = http.createServer((_req, res) => res.end('http route'));
+  onCleanup(() => closeHttp(server));
+  const peer = newPeer({ name: 'on-server' });
+  peer.role('svc').onRequest('who', () => peer.name);
+  await within(peer.listen({ server, port: 0, host: '127.0.0.1' }), 2000, 'listen on the given server');
+  assert.equal(server.listening, true);
+  const port = (server.address() as net.AddressInfo).port;
+  assert.equal(peer.port, port);
+  const client = newPeer();
+  await client.connect(`ws://127.0.0.1:${port}`);
+  assert.equal((await client.destination('svc').request('who', null)).data, 'on-server');
+  await client.close();
+  await peer.close();
+  await eventually(() => !server.listening, 2000, 'the server stopped');
 });
 
 test('prepareWSServer + handleUpgrade serve roletalk on a server of the user', async () => {
