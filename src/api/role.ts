@@ -76,7 +76,7 @@ export class Role extends EventEmitter {
     }
     if (typeof event !== 'string') throw new InvalidArgumentError('event', `a string or a function (${method})`, event);
     if (typeof handler !== 'function') throw new InvalidArgumentError('handler', `a function (${method})`, handler);
-    set.byEvent.set(event, handler as EngineHandler);
+    set.on(event, handler as EngineHandler);
     return this;
   }
 }

@@ -424,6 +424,47 @@ test('Role: disable/enable reach the remote (destination close/open, getRoles) a
   await newOpen;
 });
 
+test('Role: several handlers for one event all run (EventEmitter semantics of 1.1.x); the first reply wins', async () => {
+  const { server, client } = await connectedPair({
+    setup: (server) => {
+      const role = server.role('multi');
+      role.onMessage('note', (ctx) => void server.emit('seen', `first:${ctx.data}`));
+      role.onMessage('note', (ctx) => void server.emit('seen', `second:${ctx.data}`));
+      role.onRequest('ask', () => {
+        server.emit('asked', 'logger');
+      });
+      role.onRequest('ask', (_ctx, cb) => setTimeout(() => cb(null, 'late'), 20));
+      role.onRequest('ask', (_ctx, cb) => cb(null, 'first reply'));
+    },
+  });
+  const seen: string[] = [];
+  server.on('seen', (s: string) => seen.push(s));
+  client.destination('multi').send('note', 'x');
+  await eventually(() => seen.length === 2);
+  assert.deepEqual(seen, ['first:x', 'second:x']);
+  const asked = waitFor(server, 'asked');
+  assert.equal((await client.destination('multi').request('ask', null)).data, 'first reply');
+  await asked;
+});
+
+test('Role.onMessage(fn) without an event sees every message of the role, handled event or not', async () => {
+  const { server, client } = await connectedPair({
+    setup: (server) => {
+      server.role('all').onMessage((ctx) => void server.emit('any', `${ctx.event}:${ctx.data}`));
+      server.onMessage((ctx) => void server.emit('peer-any', ctx.event));
+      server.role('all').onMessage('known', () => {});
+    },
+  });
+  const got: string[] = [];
+  server.on('any', (s: string) => got.push(s));
+  const peerSaw = waitFor(server, 'peer-any', 3000, (e) => e === 'unknown');
+  client.destination('all').send('unknown', 1);
+  client.destination('all').send('known', 2);
+  await eventually(() => got.length === 2);
+  assert.deepEqual(got, ['unknown:1', 'known:2']);
+  await peerSaw;
+});
+
 test('middleware: peer onData/onRequest, role onData/onRequest all see a request before the handler; ctx.data and ctx.type may be reassigned', async () => {
   const trace: string[] = [];
   const { client } = await connectedPair({
