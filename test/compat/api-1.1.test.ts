@@ -490,6 +490,32 @@ test('middleware: peer onData/onRequest, role onData/onRequest all see a request
   assert.deepEqual(trace, ['peer-data:B', 'peer-request:count mw', 'role-data', 'role-request', 'handler']);
 });
 
+test('a handler that takes cb answers through it only: what it returns is ignored, and a falsy err answers, as in 1.1.x', async () => {
+  const { client } = await connectedPair({
+    setup: (server) => {
+      const role = server.role('B');
+      role.onRequest('timer', (ctx, cb) => setTimeout(() => cb(null, `later:${ctx.data}`), 10));
+      role.onRequest('value', (_ctx, cb) => (cb(null, 'via cb'), 'returned'));
+      // 1.1.x answered whenever err was falsy.
+      role.onRequest('falsy', (ctx, cb) => cb(ctx.data as Error | null, 'answered'));
+      role.onReadable('stream', (ctx, cb) => {
+        ctx.readable.resume();
+        return setTimeout(() => cb(null, 'accepted'), 10);
+      });
+    },
+  });
+  const dest = client.destination('B');
+  for (const falsy of [null, undefined, false, 0, '']) {
+    assert.equal((await dest.request('falsy', falsy)).data, 'answered', `cb(${JSON.stringify(falsy)}, data)`);
+  }
+  assert.equal((await dest.request('timer', 1)).data, 'later:1');
+  assert.equal((await dest.request('value', 1)).data, 'via cb');
+  const writable = dest.Writable('stream', null);
+  const [ctx] = await waitFor<[Context]>(writable, 'ready');
+  assert.equal(ctx.data, 'accepted');
+  writable.end();
+});
+
 test('middleware may answer: cb(err) from a layer rejects, and the handler does not run', async () => {
   let handled = false;
   const { client } = await connectedPair({
