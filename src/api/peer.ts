@@ -221,8 +221,9 @@ export class Peer extends EventEmitter {
       },
       connectionClosed: (remote, conn, code, reason) => unitOf(remote)._connectionClosed(conn, code, reason),
       wants: (role) => this.destinationMap.has(role),
-      reconnected: (address, remote) => this.emit('reconnect_success', { address, unit: unitOf(remote) }),
-      reconnectFailed: (address, error, delay) => this.emit('reconnect_fail', { address, error, delay }),
+      // `count` as in 1.1.x's events; `unit` and `delay` are ours.
+      reconnected: (address, remote, count) => this.emit('reconnect_success', { address, count, unit: unitOf(remote) }),
+      reconnectFailed: (address, error, delay, count) => this.emit('reconnect_fail', { address, count, error, delay }),
       authError: (error) => this.emit('auth_error', error),
       protocolError: (error, remote) => this.emit('protocol_error', error, unitOf(remote)),
       // A message handler failed; reported as 'error' when someone listens.

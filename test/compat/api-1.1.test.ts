@@ -325,6 +325,19 @@ test('close(): units close, the listener stops; the callback form; a "close" eve
   await assert.rejects(newPeer().connect(urlOf(server), { permanent: false }));
 });
 
+test('unit.close() on the listening side: the dialer reconnects; reconnect_success carries address and count', async () => {
+  const { server, client, unit } = await connectedPair();
+  const reconnected = waitFor<[{ address: string; count: number; unit: Unit }]>(client, 'reconnect_success');
+  const closed = waitFor(unit, 'close');
+  server.units[0]!.close();
+  await closed;
+  const [event] = await reconnected;
+  assert.equal(event.address, urlOf(server));
+  assert.equal(event.count, 1);
+  assert.equal(event.unit.id, server.id);
+  await eventually(() => client.units.length === 1 && server.units.length === 1);
+});
+
 test('unit.close() on the dialing side: no reconnection', async () => {
   const { server, client, unit } = await connectedPair();
   const closed = waitFor(unit, 'close');
@@ -333,6 +346,18 @@ test('unit.close() on the dialing side: no reconnection', async () => {
   await delay(100);
   assert.deepEqual(client.units, []);
   assert.equal(server.units.length, 0);
+});
+
+test('reconnect_fail carries address, count and the error', async () => {
+  const { server, client } = await connectedPair();
+  const address = urlOf(server);
+  const failed = waitFor<[{ address: string; count: number; error: Error }]>(client, 'reconnect_fail');
+  await server.close();
+  const [event] = await failed;
+  assert.equal(event.address, address);
+  assert.equal(event.count, 1);
+  assert.ok(event.error instanceof Error);
+  await client.close();
 });
 
 test('acquaintance: a newcomer is introduced to a peer its peer dialed and connects to it for a role it needs', async () => {
