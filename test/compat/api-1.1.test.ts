@@ -48,9 +48,9 @@ import {
 // The public surface of roletalk 1.1.3, walked class by class against this library with real
 // peers on 127.0.0.1: methods, options, defaults, events and their arguments, callbacks, return
 // values and error texts. Where this library differs on purpose (README "Differences from
-// 1.1.x") the test checks our side of the difference. Not covered here, being reworked
-// elsewhere: redial after closing one socket, middleware unwinding order, the context of a
-// rejected request's callback, and 'ready' on a stream handler's own end.
+// 1.1.x") the test checks our side of the difference. Left to their own tests in
+// test/integration: redial after closing one socket, middleware unwinding order, the context of
+// a rejected request's callback, and 'ready' on a stream handler's own end.
 
 after(closeAll);
 
