@@ -110,14 +110,16 @@ export class InvalidArgumentError extends RoletalkError {
 export class NoUnitError extends RoletalkError {
   readonly role: string;
   constructor(role: string) {
-    super('RT_ERR_NO_UNIT', `No unit serves the role "${role}"`);
+    // 1.1.x's text.
+    super('RT_ERR_NO_UNIT', `No connected units with role [${role}]`);
     this.role = role;
   }
 }
 
 export class RequestTimeoutError extends RoletalkError {
   constructor(ms: number) {
-    super('RT_ERR_REQUEST_TIMEOUT', `The request timed out after ${ms} ms`);
+    // 1.1.x's text.
+    super('RT_ERR_REQUEST_TIMEOUT', `Request timeout exceeded (${ms} ms)`);
   }
 }
 
@@ -130,8 +132,11 @@ export class RejectedError extends RoletalkError {
 
 /** The last connection to the unit closed before the answer came. */
 export class UnitClosedError extends RoletalkError {
+  readonly unitId: string;
   constructor(unitId: string) {
-    super('RT_ERR_UNIT_CLOSED', `The unit ${unitId} closed before answering`);
+    // 1.1.x's text.
+    super('RT_ERR_UNIT_CLOSED', "All unit's sockets have been closed");
+    this.unitId = unitId;
   }
 }
 
@@ -181,7 +186,8 @@ export class StreamError extends RoletalkError {
 
 export class AlreadyListeningError extends RoletalkError {
   constructor() {
-    super('RT_ERR_ALREADY_LISTENING', 'The peer is already listening');
+    // 1.1.x's text.
+    super('RT_ERR_ALREADY_LISTENING', '.listen has been called already');
   }
 }
 

@@ -3,12 +3,25 @@
  * This module only assembles the public API.
  */
 export { Peer, type PeerOptions, type ListenOptions, type ConnectOptions } from './api/peer';
-export { Role, type Handler } from './api/role';
+export { Role, type Handler, type ReadableStreamHandler, type WritableStreamHandler } from './api/role';
 export { Destination, type EventOptions, type DestinationOptions, type ResponseCallback } from './api/destination';
 export { Unit, type UnitConnection, type ConnectionCloseOptions } from './api/unit';
 export { Context } from './api/context';
 export { Singleton } from './api/singleton';
 export type { Reply } from './engine/middleware';
+// The type names of roletalk 1.1.x.
+export type {
+  EmitOptions,
+  PeerMetaData,
+  ContextForReadable,
+  ContextForWritable,
+  RequestCallback,
+  sendableData,
+  MessageHandler,
+  RequestHandler,
+  ReadableHandler,
+  WritableHandler,
+} from './api/types';
 export * from './errors';
 export {
   FrameType,

@@ -15,7 +15,8 @@ export type { EventOptions, DestinationOptions } from './event-options';
  * the unit asked, the role, the event and, for a rejection, the reason as `data`. Only when no
  * unit could be asked is `ctx` undefined.
  */
-export type ResponseCallback = (err: Error | null, ctx?: Context) => void;
+/** `ctx` is always given, on failures too (the request's context), as in 1.1.x. */
+export type ResponseCallback = (err: Error | null, ctx: Context) => void;
 
 /**
  * A remote role: the units that serve it, balanced round-robin. It is `ready` while at least
@@ -79,7 +80,7 @@ export class Destination extends EventEmitter {
     if (cb !== undefined) {
       promise.then(
         (ctx) => cb(null, ctx),
-        (err: RoletalkError) => cb(err, err.ctx as Context | undefined),
+        (err: RoletalkError) => cb(err, err.ctx as Context),
       );
       // The callback owns the outcome; the returned Promise must not also raise unhandled.
       promise.catch(() => {});
@@ -98,7 +99,7 @@ export class Destination extends EventEmitter {
     for (const unit of units) {
       unit.request(this.name, name, data, request).then(
         (ctx) => cb(null, ctx),
-        (err: RoletalkError) => cb(err, err.ctx as Context | undefined),
+        (err: RoletalkError) => cb(err, err.ctx as Context),
       );
     }
     return units.length;

@@ -11,7 +11,7 @@ import type { RemotePeer } from '../engine/remote-peer';
 import { RoleRoutes } from '../engine/routes';
 import { Destination, type DestinationOptions } from './destination';
 import { resolveListenOptions, resolvePeerOptions, type ConnectOptions, type ListenOptions, type PeerOptions } from './options';
-import { Role, type Handler } from './role';
+import { Role, type Handler, type ReadableStreamHandler, type WritableStreamHandler } from './role';
 import { Unit } from './unit';
 
 export type { PeerOptions, ListenOptions, ConnectOptions } from './options';
@@ -143,12 +143,12 @@ export class Peer extends EventEmitter {
     return this.use(this.engine.middleware.request, handler);
   }
   /** Middleware for incoming requests to write to us, of every role. */
-  onReadable(handler: Handler): this {
-    return this.use(this.engine.middleware.readable, handler);
+  onReadable(handler: ReadableStreamHandler): this {
+    return this.use(this.engine.middleware.readable, handler as Handler);
   }
   /** Middleware for incoming requests to read from us, of every role. */
-  onWritable(handler: Handler): this {
-    return this.use(this.engine.middleware.writable, handler);
+  onWritable(handler: WritableStreamHandler): this {
+    return this.use(this.engine.middleware.writable, handler as Handler);
   }
   /** Middleware for everything incoming, run first. */
   onData(handler: Handler): this {
@@ -228,8 +228,9 @@ export class Peer extends EventEmitter {
       },
       connectionClosed: (remote, conn, code, reason) => unitOf(remote)._connectionClosed(conn, code, reason),
       wants: (role) => this.destinationMap.has(role),
-      reconnected: (address, remote) => this.emit('reconnect_success', { address, unit: unitOf(remote) }),
-      reconnectFailed: (address, error, delay) => this.emit('reconnect_fail', { address, error, delay }),
+      // `count` as in 1.1.x's events; `unit` and `delay` are ours.
+      reconnected: (address, remote, count) => this.emit('reconnect_success', { address, count, unit: unitOf(remote) }),
+      reconnectFailed: (address, error, delay, count) => this.emit('reconnect_fail', { address, count, error, delay }),
       authError: (error) => this.emit('auth_error', error),
       protocolError: (error, remote) => this.emit('protocol_error', error, unitOf(remote)),
       // A message handler failed; reported as 'error' when someone listens.

@@ -4,9 +4,13 @@ import type { Handler as EngineHandler } from '../engine/middleware';
 import type { HandlerSet, RoleRoutes } from '../engine/routes';
 import type { Context } from './context';
 import type { Peer } from './peer';
+import type { ContextForReadable, ContextForWritable } from './types';
 
 /** A handler or middleware layer: `(ctx, reply)`; it may also reply by returning a value or a Promise. */
 export type Handler = EngineHandler<Context>;
+/** A handler of incoming streams, typed with the stream it gets (as 1.1.x's handler types). */
+export type ReadableStreamHandler = EngineHandler<ContextForReadable>;
+export type WritableStreamHandler = EngineHandler<ContextForWritable>;
 
 /**
  * A named service this peer serves. Remote peers see its name while it is active and send it
@@ -49,13 +53,13 @@ export class Role extends EventEmitter {
   }
 
   /** The remote wants to write to us: `ctx.readable` is ours to read. */
-  onReadable(event: string | Handler, handler?: Handler): this {
-    return this.register(this.routes.readable, 'onReadable', event, handler);
+  onReadable(event: string | ReadableStreamHandler, handler?: ReadableStreamHandler): this {
+    return this.register(this.routes.readable, 'onReadable', event as string | Handler, handler as Handler | undefined);
   }
 
   /** The remote wants to read from us: `ctx.writable` is ours to write. */
-  onWritable(event: string | Handler, handler?: Handler): this {
-    return this.register(this.routes.writable, 'onWritable', event, handler);
+  onWritable(event: string | WritableStreamHandler, handler?: WritableStreamHandler): this {
+    return this.register(this.routes.writable, 'onWritable', event as string | Handler, handler as Handler | undefined);
   }
 
   /** Middleware for every kind of incoming data of this role. */
@@ -72,7 +76,7 @@ export class Role extends EventEmitter {
     }
     if (typeof event !== 'string') throw new InvalidArgumentError('event', `a string or a function (${method})`, event);
     if (typeof handler !== 'function') throw new InvalidArgumentError('handler', `a function (${method})`, handler);
-    set.byEvent.set(event, handler as EngineHandler);
+    set.on(event, handler as EngineHandler);
     return this;
   }
 }

@@ -4,6 +4,7 @@ import type { PeerEngine } from '../engine/peer-engine';
 import type { RemotePeer } from '../engine/remote-peer';
 import type { RequestOptions } from '../engine/pending';
 import type { Context } from './context';
+import type { PeerMetaData } from './types';
 import { ConnectionView, type UnitConnection } from './unit-connection';
 
 export type { UnitConnection, ConnectionCloseOptions } from './unit-connection';
@@ -17,7 +18,8 @@ export class Unit extends EventEmitter {
   readonly id: string;
   readonly name: string;
   readonly friendly: boolean;
-  readonly meta: Record<string, unknown>;
+  /** What the remote says about itself: os, runtime, time, uptime, protocol (and whatever else it sends). */
+  readonly meta: PeerMetaData & Record<string, unknown>;
   /** Extensions the remote offers (docs/protocol.md §9). */
   readonly ext: Record<string, unknown>;
 
@@ -34,7 +36,7 @@ export class Unit extends EventEmitter {
     this.id = info.id;
     this.name = info.name;
     this.friendly = info.friendly;
-    this.meta = info.meta;
+    this.meta = info.meta as PeerMetaData & Record<string, unknown>;
     this.ext = info.ext;
   }
 

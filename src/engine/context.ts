@@ -19,10 +19,11 @@ export interface UnitFace {
  * The payload is a view of the received frame and is decoded on first use, once.
  */
 export class Context {
+  // `any`, as in 1.1.x, so that code written for it (`ctx.response += '!'`) still compiles.
   /** The response, once decided (handlers and middleware after `next()`). */
-  response: unknown = undefined;
+  response: any = undefined;
   /** The error the request is rejected with, once decided. */
-  error: unknown = undefined;
+  error: any = undefined;
   /** Round-trip time in milliseconds, on a response context. */
   rtt: number | undefined = undefined;
   /** The stream to read, in an `onReadable` handler and on a requester's `Readable` ready. */
@@ -44,6 +45,8 @@ export class Context {
 
   private decoded = false;
   private value: unknown = undefined;
+  /** A type set by middleware (1.1.x lets it be reassigned). */
+  private typeOverride: string | undefined = undefined;
 
   constructor(
     readonly unit: UnitFace,
@@ -53,25 +56,36 @@ export class Context {
     private readonly payload: Buffer,
   ) {}
 
-  /** The value sent. Throws a ProtocolError when the payload cannot be decoded. */
-  get data(): unknown {
+  /** The value sent (`any`, as in 1.1.x). Throws a ProtocolError when the payload cannot be decoded. */
+  get data(): any {
     if (!this.decoded) this.decode();
     return this.value;
   }
 
-  set data(value: unknown) {
+  set data(value: any) {
     this.decoded = true;
     this.value = value;
   }
 
-  /** 'binary', 'null', 'boolean', 'string', 'number', 'object', or '?' for an unknown datatype. */
-  get type(): DataTypeName | '?' {
-    return this.payload.length > 0 ? dataTypeName(this.payload[0]!) : '?';
+  /**
+   * 'binary', 'null', 'boolean', 'string', 'number', 'object', or '?' for an unknown datatype.
+   * Middleware may reassign it, as in 1.1.x; `origin.type` keeps the type received.
+   */
+  get type(): string {
+    return this.typeOverride ?? this.receivedType();
+  }
+
+  set type(value: string) {
+    this.typeOverride = value;
   }
 
   /** The payload as it came: its bytes after the datatype byte, and the type's name. */
   get origin(): { raw: Buffer; type: DataTypeName | '?' } {
-    return { raw: this.payload.subarray(1), type: this.type };
+    return { raw: this.payload.subarray(1), type: this.receivedType() };
+  }
+
+  private receivedType(): DataTypeName | '?' {
+    return this.payload.length > 0 ? dataTypeName(this.payload[0]!) : '?';
   }
 
   /**

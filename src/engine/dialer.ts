@@ -5,8 +5,9 @@ import { Timing } from '../protocol/constants';
 /** What a dialer needs from the peer: open one connection and run its handshake. */
 export interface DialHost {
   open(address: string, wsOptions: ClientOptions, dialer: Dialer): Promise<{ unit: RemotePeer; ws: WebSocket }>;
-  reconnected(dialer: Dialer, unit: RemotePeer): void;
-  reconnectFailed(dialer: Dialer, error: Error, delay: number): void;
+  /** `count`: the redial's number since the connection was lost, from 1. */
+  reconnected(dialer: Dialer, unit: RemotePeer, count: number): void;
+  reconnectFailed(dialer: Dialer, error: Error, delay: number, count: number): void;
   forget(dialer: Dialer): void;
 }
 
@@ -70,14 +71,15 @@ export class Dialer {
   private async redial(delay: number): Promise<void> {
     this.timer = null;
     if (this.stopped) return;
+    const count = this.attempt;
     try {
       const { unit } = await this.host.open(this.address, this.wsOptions, this);
       this.unit = unit;
       this.attempt = 0;
-      this.host.reconnected(this, unit);
+      this.host.reconnected(this, unit, count);
     } catch (err) {
       if (this.stopped) return;
-      this.host.reconnectFailed(this, err as Error, delay);
+      this.host.reconnectFailed(this, err as Error, delay, count);
       this.schedule();
     }
   }

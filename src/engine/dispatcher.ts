@@ -37,9 +37,17 @@ export class Dispatcher {
     // Unknown or disabled role, or unhandled event: dropped silently (§4).
     if (role === undefined || !role.active) return;
     const handler = role.message.byEvent.get(frame.event);
-    if (handler === undefined) return;
-    const ctx = new Context(unit.face, frame.role, frame.event, frame.payload);
     const layers = this.layers('message', role);
+    // An unhandled event still passes the role's middleware, as in 1.1.x (so `onMessage(fn)`
+    // without an event sees every message of the role); with no middleware it is dropped.
+    if (handler === undefined && layers.length === 0) return;
+    const ctx = new Context(unit.face, frame.role, frame.event, frame.payload);
+    if (handler === undefined) {
+      runChain(ctx, layers, noReply, (c) => {
+        if (c.error !== undefined) this.routes.handlerError(c.error, c);
+      });
+      return;
+    }
     if (layers.length === 0) {
       // The common case, without the middleware machinery: no Promise unless the handler makes one.
       try {

@@ -13,9 +13,9 @@ import type { Context } from './context';
  *
  * A layer that finishes without calling `next()` or `reply` passes on to the next layer. A
  * thrown error or rejected Promise rejects the request with it (also from a layer's code after
- * `next()`, which may still change the outcome). The handler replies with `reply(err, data)` or
- * by returning a value or a Promise; a handler that takes no `reply` parameter replies with what
- * it returns, `undefined` included.
+ * `next()`, which may still change the outcome). A handler that takes the `reply` parameter
+ * replies through it only (what it returns is ignored, as in 1.1.x); one that takes no `reply`
+ * parameter replies with what it returns (or what its Promise resolves to), `undefined` included.
  *
  * With no middleware and a handler that answers synchronously, no Promise is created.
  */
@@ -28,9 +28,9 @@ export function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
 }
 
-/** A thrown non-error becomes an Error so a rejection always has a message. */
+/** A thrown falsy value becomes an Error so that it rejects, with a message. */
 function asError(err: unknown): unknown {
-  return err === undefined || err === null ? new Error('The handler failed') : err;
+  return err ? err : new Error('The handler failed');
 }
 
 /** A `next()` waiting to be settled, and the layer that asked. */
@@ -61,7 +61,8 @@ class ChainRun {
   readonly reply: Reply = (err, data) => {
     if (this.decided) return;
     this.decided = true;
-    if (err !== undefined && err !== null) this.ctx.error = err;
+    // Any falsy err (null, undefined, false, 0, '') answers with data, as in 1.1.x.
+    if (err) this.ctx.error = err;
     else this.ctx.response = data;
     if (this.layers.length === 0) this.done(this.ctx);
     // Unwind on a later turn, as 1.1.x does: code that runs right after reply() still belongs
@@ -149,15 +150,18 @@ class ChainRun {
       this.reply(asError(err));
       return;
     }
+    // A handler that takes `reply` answers through it, as in 1.1.x, which ignored what handlers
+    // returned: `(ctx, cb) => setTimeout(...)` or `(ctx, cb) => http.get(..., cb)` must not answer
+    // with the timer or the request object. A throw or a rejection still rejects.
     const repliesByReturn = handler.length < 2;
     if (isThenable(result)) {
       result.then(
         (value) => {
-          if (value !== undefined || repliesByReturn) this.reply(null, value);
+          if (repliesByReturn) this.reply(null, value);
         },
         (err: unknown) => this.reply(asError(err)),
       );
-    } else if (result !== undefined || repliesByReturn) {
+    } else if (repliesByReturn) {
       this.reply(null, result);
     }
   }

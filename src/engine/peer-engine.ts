@@ -52,8 +52,8 @@ export interface EngineEvents {
   connectionClosed(remote: RemotePeer, conn: Connection, code: number, reason: string): void;
   /** Whether this peer wants a role (has a destination for it), for acquaintance. */
   wants(role: string): boolean;
-  reconnected(address: string, remote: RemotePeer): void;
-  reconnectFailed(address: string, error: Error, delay: number): void;
+  reconnected(address: string, remote: RemotePeer, count: number): void;
+  reconnectFailed(address: string, error: Error, delay: number, count: number): void;
   authError(error: RoletalkError): void;
   protocolError(error: RoletalkError, remote: RemotePeer): void;
   handlerError(err: unknown, ctx: Context): void;
@@ -231,8 +231,9 @@ export class PeerEngine implements RemoteHost {
 
   private readonly dialHost = {
     open: (address: string, wsOptions: ClientOptions, dialer: Dialer) => this.open(address, wsOptions, dialer),
-    reconnected: (dialer: Dialer, remote: RemotePeer) => this.events.reconnected(dialer.address, remote),
-    reconnectFailed: (dialer: Dialer, error: Error, delay: number) => this.events.reconnectFailed(dialer.address, error, delay),
+    reconnected: (dialer: Dialer, remote: RemotePeer, count: number) => this.events.reconnected(dialer.address, remote, count),
+    reconnectFailed: (dialer: Dialer, error: Error, delay: number, count: number) =>
+      this.events.reconnectFailed(dialer.address, error, delay, count),
     forget: (dialer: Dialer) => {
       this.dialers.delete(dialer);
     },

@@ -144,7 +144,8 @@ export class Handshake {
       case FrameType.HS_RESPONSE: {
         const key = this.options.keys.get(frame.id);
         if (key === undefined || this.challengeSent === null) {
-          this.fail(out, new AuthError(`The peer has not such proofs: ${frame.id}`), true);
+          // 1.1.x's text for a proof under an id this side does not hold.
+          this.fail(out, new AuthError(`Verification ID is not registered: ${frame.id}`), true);
           return;
         }
         this.pending = { purpose: 'verify', id: frame.id, proof: frame.proof.toLowerCase() };

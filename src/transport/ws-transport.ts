@@ -12,6 +12,8 @@ import { WsConnection } from './ws-connection';
 export class WsTransport implements Transport {
   private server: http.Server | https.Server | undefined;
   private ownServer = false;
+  /** The server listens because we told it to (ours, or a user's given with a port): we close it. */
+  private startedServer = false;
   private wss: WebSocketServer | undefined;
   private onConnection: ((conn: Connection) => void) | undefined;
 
@@ -83,7 +85,10 @@ export class WsTransport implements Transport {
         const address = server.address();
         resolve(typeof address === 'object' && address !== null ? address.port : undefined);
       };
-      if (!this.ownServer) {
+      // A server of the user's that does not listen yet, given with a port, is started here, as
+      // 1.1.x did (its listen() required a port and called server.listen with it).
+      this.startedServer = this.ownServer || (spec.port !== undefined && !server.listening);
+      if (!this.startedServer) {
         if (server.listening) bound();
         else server.once('listening', bound);
         return;
@@ -104,7 +109,13 @@ export class WsTransport implements Transport {
     const server = this.server;
     this.server = undefined;
     this.onConnection = undefined;
-    if (server === undefined || !this.ownServer) return Promise.resolve();
+    if (server === undefined || !this.startedServer) return Promise.resolve();
+    if (!this.ownServer) {
+      // The user's server, started here: stop it listening, but its other connections are not
+      // ours to wait for.
+      server.close();
+      return Promise.resolve();
+    }
     // Upgraded sockets count as the server's connections: close() waits for them, and the
     // peer closes them itself, so this resolves once the units are gone.
     return new Promise((resolve) => server.close(() => resolve()));
