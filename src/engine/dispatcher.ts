@@ -63,17 +63,17 @@ export class Dispatcher {
     });
   }
 
-  request(unit: RemotePeer, frame: RequestFrame): void {
+  request(unit: RemotePeer, frame: RequestFrame, conn: Connection): void {
     const corr = frame.corr;
     const encoder = this.routes.encoder;
     const ctx = new Context(unit.face, frame.role, frame.event, frame.payload);
     const incoming = unit.incoming;
     if (incoming !== null) {
       // A peer with extensions: a repeat of a request (sent again after a connection dropped,
-      // §9 `resend`) is answered once, never run twice.
-      const seen = incoming.begin(corr, ctx);
+      // §9 `resend`) is answered once, never run twice, on the connection the repeat came on.
+      const seen = incoming.begin(corr, ctx, conn);
       if (seen !== undefined) {
-        if (seen !== 'running') unit.sendFrame(seen !== null ? Buffer.from(seen) : encoder.reject(corr, ANSWER_FORGOTTEN));
+        if (seen !== 'running') sendOn(unit, conn, seen !== null ? Buffer.from(seen) : encoder.reject(corr, ANSWER_FORGOTTEN));
         return;
       }
     }
@@ -100,15 +100,21 @@ export class Dispatcher {
     });
   }
 
-  /** Sends a request's answer, remembered first toward a peer that may ask again (§9). */
+  /**
+   * Sends a request's answer. Toward a peer with extensions it is remembered first (it may ask
+   * again, §9) and goes on the connection the request's latest copy came on.
+   */
   private answer(unit: RemotePeer, corr: number, reply: Buffer): void {
     const incoming = unit.incoming;
-    if (incoming !== null && !incoming.finish(corr, reply, unit.offers.resend)) {
-      // Cancelled by the caller: nobody waits for it.
-      this.routes.encoder.pool.release(reply);
+    if (incoming === null) {
+      unit.sendFrame(reply);
       return;
     }
-    unit.sendFrame(reply);
+    const conn = incoming.finish(corr, reply, unit.offers.resend);
+    // Cancelled by the caller: nobody waits for it.
+    if (conn === null) this.routes.encoder.pool.release(reply);
+    else if (conn === undefined) unit.sendFrame(reply);
+    else sendOn(unit, conn, reply);
   }
 
   /**
@@ -184,6 +190,12 @@ export class Dispatcher {
     if (total === 0) return EMPTY;
     return [...peer.data, ...peerKind, ...role.data, ...roleKind];
   }
+}
+
+/** Sends on `conn` while it is open, else on whichever connection of the unit is. */
+function sendOn(unit: RemotePeer, conn: Connection, frame: Buffer): void {
+  if (conn.open) conn.send(frame);
+  else unit.sendFrame(frame);
 }
 
 const EMPTY: readonly Handler[] = [];

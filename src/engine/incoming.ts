@@ -1,4 +1,11 @@
+import type { Connection } from '../transport/connection';
 import type { Context } from './context';
+
+/** A request being handled, and the connection its latest copy came on. */
+interface Running {
+  ctx: Context;
+  conn: Connection;
+}
 
 /** How much of its answers a serving peer remembers per remote, for requests sent again. */
 export const ANSWER_MEMORY = {
@@ -15,7 +22,7 @@ export const ANSWER_MEMORY = {
  * and the deadlines announced by DEADLINE frames for requests still to come.
  */
 export class IncomingRequests {
-  private readonly running = new Map<number, Context>();
+  private readonly running = new Map<number, Running>();
   /** Answers by correlation id, oldest first; null when only the id is kept. */
   private readonly answers = new Map<number, Buffer | null>();
   private answerBytes = 0;
@@ -29,12 +36,17 @@ export class IncomingRequests {
   }
 
   /**
-   * A REQUEST arrived. Returns undefined when it is new (then it is registered as running
-   * with `ctx`), 'running' for a repeat of one still running, or the remembered answer of a
+   * A REQUEST arrived on `conn`. Returns undefined when it is new (then it is registered as
+   * running with `ctx`), 'running' for a repeat of one still running (its answer will go on the
+   * repeat's connection, which the caller knows to be alive), or the remembered answer of a
    * repeat that was answered (null when only its id is remembered).
    */
-  begin(corr: number, ctx: Context): undefined | 'running' | Buffer | null {
-    if (this.running.has(corr)) return 'running';
+  begin(corr: number, ctx: Context, conn: Connection): undefined | 'running' | Buffer | null {
+    const running = this.running.get(corr);
+    if (running !== undefined) {
+      running.conn = conn;
+      return 'running';
+    }
     const answer = this.answers.get(corr);
     if (answer !== undefined) return answer;
     const deadline = this.deadlines.get(corr);
@@ -42,30 +54,32 @@ export class IncomingRequests {
       this.deadlines.delete(corr);
       ctx.deadline = deadline;
     }
-    this.running.set(corr, ctx);
+    this.running.set(corr, { ctx, conn });
     return undefined;
   }
 
   /**
-   * The request is answered with `frame`; remembers a copy when `remember`. Returns false when
-   * the caller cancelled it meanwhile: nobody waits for the answer.
+   * The request is answered with `frame`; remembers a copy when `remember`. Returns the
+   * connection its latest copy came on, where the answer goes; null when the caller cancelled
+   * it meanwhile (nobody waits for the answer); undefined when it was not tracked.
    */
-  finish(corr: number, frame: Buffer, remember: boolean): boolean {
-    const ctx = this.running.get(corr);
+  finish(corr: number, frame: Buffer, remember: boolean): Connection | null | undefined {
+    const running = this.running.get(corr);
     this.running.delete(corr);
-    ctx?._settled();
     if (remember) this.remember(corr, Buffer.from(frame));
-    return ctx === undefined || !ctx._aborted;
+    if (running === undefined) return undefined;
+    running.ctx._settled();
+    return running.ctx._aborted ? null : running.conn;
   }
 
   /** CANCEL: the caller gave up on `corr`. */
   cancel(corr: number, reason: Error): void {
-    this.running.get(corr)?._abort(reason);
+    this.running.get(corr)?.ctx._abort(reason);
   }
 
   /** The remote is gone: every running request is called off. */
   abortAll(reason: Error): void {
-    for (const ctx of this.running.values()) ctx._abort(reason);
+    for (const running of this.running.values()) running.ctx._abort(reason);
     this.running.clear();
     this.deadlines.clear();
   }

@@ -301,7 +301,7 @@ export class RemotePeer {
         this.settle(frame.type, frame.corr, frame.payload);
         return;
       case FrameType.REQUEST:
-        this.host.dispatcher.request(this, frame);
+        this.host.dispatcher.request(this, frame, conn);
         return;
       case FrameType.MESSAGE:
         this.host.dispatcher.message(this, frame);

@@ -1,0 +1,62 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ANSWER_MEMORY, IncomingRequests } from '../../../src/engine/incoming';
+import { Context } from '../../../src/engine/context';
+import type { Connection } from '../../../src/transport/connection';
+
+// The serving side's memory of a remote's requests (extension resend, docs/protocol.md §9).
+
+const unit = { id: 'u', name: 'u' };
+const ctx = (): Context => new Context(unit, 'r', 'e', Buffer.from([1]));
+const conn = (open = true): Connection => ({ open }) as unknown as Connection;
+
+test('a repeat is recognised while running and after, and answered on its own connection', () => {
+  const incoming = new IncomingRequests();
+  const first = conn();
+  const second = conn();
+  assert.equal(incoming.begin(7, ctx(), first), undefined, 'new: run it');
+  assert.equal(incoming.begin(7, ctx(), second), 'running');
+  const answer = Buffer.from('answer');
+  assert.equal(incoming.finish(7, answer, true), second, 'the answer goes where the repeat came');
+  answer.fill(0);
+  assert.deepEqual(incoming.begin(7, ctx(), first), Buffer.from('answer'), 'the remembered answer is a copy');
+});
+
+test('a cancelled request is answered to nobody; a deadline announced before it reaches its context', () => {
+  const incoming = new IncomingRequests();
+  incoming.announceDeadline(3, 12345);
+  const c = ctx();
+  incoming.begin(3, c, conn());
+  assert.equal(c.deadline, 12345);
+  incoming.cancel(3, new Error('cancelled'));
+  assert.equal(c.signal.aborted, true);
+  assert.equal(incoming.finish(3, Buffer.from('x'), true), null);
+});
+
+test('the memory is bounded by entries and bytes; beyond the bytes, ids are kept without answers', () => {
+  const incoming = new IncomingRequests();
+  const big = Buffer.alloc(64 * 1024);
+  const n = ANSWER_MEMORY.entries + 10;
+  for (let corr = 0; corr < n; corr++) {
+    incoming.begin(corr, ctx(), conn());
+    incoming.finish(corr, big, true);
+  }
+  assert.equal(incoming.begin(0, ctx(), conn()), undefined, 'the oldest entries are forgotten (it would run again)');
+  const recent = incoming.begin(n - 1, ctx(), conn());
+  assert.ok(Buffer.isBuffer(recent), 'the newest answer is kept');
+  const older = incoming.begin(n - 200, ctx(), conn());
+  assert.equal(older, null, 'an older one is remembered as answered, without its bytes');
+  const kept = [...Array(n).keys()].filter((corr) => Buffer.isBuffer(incoming.begin(corr, ctx(), conn())));
+  assert.ok(kept.length * big.length <= ANSWER_MEMORY.bytes, `${kept.length} answers kept`);
+});
+
+test('the unit going away aborts every running request', () => {
+  const incoming = new IncomingRequests();
+  const a = ctx();
+  const b = ctx();
+  incoming.begin(1, a, conn());
+  incoming.begin(2, b, conn());
+  incoming.abortAll(new Error('gone'));
+  assert.equal(a.signal.aborted && b.signal.aborted, true);
+  assert.equal((a.signal.reason as Error).message, 'gone');
+});
