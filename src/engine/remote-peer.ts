@@ -208,6 +208,7 @@ export class RemotePeer {
         : null;
     const sentAt = performance.now();
     this.streams.awaitReply(corr, {
+      conn,
       timer,
       resolve: (remoteId, payload, replyConn) => {
         if (stream.destroyed) {

@@ -7,6 +7,8 @@ export interface PendingStream {
   resolve(chan: number, payload: Buffer, conn: Connection): void;
   reject(reason: string): void;
   timer: NodeJS.Timeout | null;
+  /** The connection the request went on: the stream would live there, so it fails with it. */
+  conn: Connection;
 }
 
 interface Entry {
@@ -68,13 +70,21 @@ export class StreamRegistry {
     return pending;
   }
 
-  /** A connection closed: the streams it carried are destroyed on this end. */
+  /**
+   * A connection closed: the streams it carried are destroyed on this end, and stream requests
+   * that went on it fail at once (their stream would have lived on it, §6).
+   */
   connectionClosed(conn: Connection): void {
     for (const [id, entry] of this.entries) {
       if (entry.conn === conn) {
         this.entries.delete(id);
         entry.endpoint.abort('The connection carrying the stream closed');
       }
+    }
+    for (const [corr, pending] of this.requests) {
+      if (pending.conn !== conn) continue;
+      this.takeReply(corr);
+      pending.reject('The connection carrying the stream request closed before the answer');
     }
   }
 

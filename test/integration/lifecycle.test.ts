@@ -205,3 +205,18 @@ test('a stream request honours its signal: an abort ends the stream on both side
   assert.equal(err.name, 'AbortError');
   void Readable;
 });
+
+test('a stream request whose connection drops before the answer fails at once', async () => {
+  const raw = await RawServer.start({ roles: ['raw'] });
+  const client = newPeer();
+  const { unit } = await client.connect(raw.url);
+  await client.connect(raw.url);
+  await eventually(() => raw.sockets.length === 2 && unit.connections.length === 2);
+  const readable = client.destination('raw').Readable({ event: 'download', timeout: 60_000 }, null);
+  const failed = new Promise<Error>((resolve) => readable.once('error', resolve));
+  await eventually(() => raw.frames.some((list) => list.some((f) => f[0] === FrameType.REQUEST_READABLE)), 3000, 'the stream request');
+  const carrying = raw.frames.findIndex((list) => list.some((f) => f[0] === FrameType.REQUEST_READABLE));
+  raw.sockets[carrying]!.terminate();
+  const err = await within(failed, 2000, 'the stream failing');
+  assert.match(err.message, /connection/);
+});
