@@ -2,7 +2,7 @@
  * roletalk: brokerless peer-to-peer communication for Node.js services (protocol 2.0.0).
  * This module only assembles the public API.
  */
-export { Peer, type PeerOptions, type ListenOptions, type ConnectOptions } from './api/peer';
+export { Peer, type PeerOptions, type ListenOptions, type ConnectOptions, type CloseOptions } from './api/peer';
 export { Role, type Handler, type ReadableStreamHandler, type WritableStreamHandler } from './api/role';
 export { Destination, type EventOptions, type DestinationOptions, type ResponseCallback } from './api/destination';
 export { Unit, type UnitConnection, type ConnectionCloseOptions } from './api/unit';

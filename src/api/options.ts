@@ -116,3 +116,20 @@ export function resolveListenOptions(options: number | ListenOptions): ListenOpt
   }
   return opts;
 }
+
+export interface CloseOptions {
+  /** Finish the work in flight before closing; remotes are told at once to send new work elsewhere. */
+  drain?: boolean;
+  /** With `drain`: the longest wait for work in flight, in milliseconds (default 10 000). */
+  timeout?: number;
+}
+
+/** Checks `close`'s options. */
+export function resolveCloseOptions(options: CloseOptions | undefined): { drain: boolean; timeout: number } {
+  if (options === undefined) return { drain: false, timeout: 0 };
+  if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('options', 'an object { drain?, timeout? } or a callback', options);
+  const { drain = false, timeout = 10_000 } = options;
+  if (typeof drain !== 'boolean') throw new InvalidArgumentError('drain', 'a boolean', drain);
+  if (typeof timeout !== 'number' || !(timeout >= 0)) throw new InvalidArgumentError('timeout', 'a number of milliseconds >= 0', timeout);
+  return { drain, timeout };
+}

@@ -6,15 +6,23 @@ import type { WebSocket, WebSocketServer } from 'ws';
 import { AlreadyListeningError, InvalidArgumentError, PeerClosedError } from '../errors';
 import type { Keyring } from '../auth/keyring';
 import type { Handler as EngineHandler } from '../engine/middleware';
-import { PeerEngine, type EngineEvents } from '../engine/peer-engine';
-import type { RemotePeer } from '../engine/remote-peer';
+import { PeerEngine } from '../engine/peer-engine';
 import { RoleRoutes } from '../engine/routes';
 import { Destination, type DestinationOptions } from './destination';
-import { resolveListenOptions, resolvePeerOptions, type ConnectOptions, type ListenOptions, type PeerOptions } from './options';
+import {
+  resolveCloseOptions,
+  resolveListenOptions,
+  resolvePeerOptions,
+  type CloseOptions,
+  type ConnectOptions,
+  type ListenOptions,
+  type PeerOptions,
+} from './options';
 import { Role, type Handler, type ReadableStreamHandler, type WritableStreamHandler } from './role';
-import { Unit } from './unit';
+import type { Unit } from './unit';
+import { peerEvents, unitOf } from './peer-events';
 
-export type { PeerOptions, ListenOptions, ConnectOptions } from './options';
+export type { PeerOptions, ListenOptions, ConnectOptions, CloseOptions } from './options';
 
 type Callback<T> = (err: Error | null, value?: T) => void;
 
@@ -34,7 +42,7 @@ export class Peer extends EventEmitter {
     super();
     const config = resolvePeerOptions(options);
     this.ioThreads = config.ioThreads;
-    this.engine = new PeerEngine(config, this.engineEvents());
+    this.engine = new PeerEngine(config, peerEvents(this, this.destinationMap));
   }
 
   get id(): string {
@@ -199,11 +207,23 @@ export class Peer extends EventEmitter {
     return promise;
   }
 
-  /** Closes every unit and the server and stops every reconnection. */
-  close(cb?: (err?: Error) => void): Promise<void> {
-    const promise = this.engine.close().then((closedNow) => {
-      if (closedNow) this.emit('close');
-    });
+  /**
+   * Closes every unit and the server and stops every reconnection. With `{ drain: true }` it
+   * first stops taking new work (remotes learn it at once and turn to other units), lets what is
+   * in flight finish, up to `timeout` ms (default 10 s), then closes.
+   */
+  close(options?: CloseOptions | ((err?: Error) => void), cb?: (err?: Error) => void): Promise<void> {
+    if (typeof options === 'function') {
+      cb = options;
+      options = undefined;
+    }
+    if (cb !== undefined && typeof cb !== 'function') throw new InvalidArgumentError('cb', 'a function', cb);
+    const { drain, timeout } = resolveCloseOptions(options);
+    const promise = (drain ? this.engine.drain(timeout) : Promise.resolve())
+      .then(() => this.engine.close())
+      .then((closedNow) => {
+        if (closedNow) this.emit('close');
+      });
     if (cb !== undefined) promise.then(() => cb(), cb);
     return promise;
   }
@@ -212,38 +232,6 @@ export class Peer extends EventEmitter {
   _rolesChanged(): void {
     this.engine.rolesUpdated();
   }
-
-  /** What the engine reports, as objects and events of this API. */
-  private engineEvents(): EngineEvents {
-    return {
-      face: (remote) => new Unit(remote, this.engine),
-      rolesChanged: (remote) => {
-        for (const dest of this.destinationMap.values()) dest._update(unitOf(remote), remote.roles.has(dest.name));
-      },
-      opened: (remote) => this.emit('unit', unitOf(remote)),
-      closed: (remote) => {
-        const unit = unitOf(remote);
-        for (const dest of this.destinationMap.values()) dest._update(unit, false);
-        unit.emit('close');
-      },
-      connectionClosed: (remote, conn, code, reason) => unitOf(remote)._connectionClosed(conn, code, reason),
-      wants: (role) => this.destinationMap.has(role),
-      // `count` as in 1.1.x's events; `unit` and `delay` are ours.
-      reconnected: (address, remote, count) => this.emit('reconnect_success', { address, count, unit: unitOf(remote) }),
-      reconnectFailed: (address, error, delay, count) => this.emit('reconnect_fail', { address, count, error, delay }),
-      authError: (error) => this.emit('auth_error', error),
-      protocolError: (error, remote) => this.emit('protocol_error', error, unitOf(remote)),
-      // A message handler failed; reported as 'error' when someone listens.
-      handlerError: (err, ctx) => {
-        if (this.listenerCount('error') > 0) this.emit('error', err, ctx);
-      },
-    };
-  }
-}
-
-/** The public Unit of a remote peer (made by `face` when the remote was created). */
-function unitOf(remote: RemotePeer): Unit {
-  return remote.face as Unit;
 }
 
 function settle<T>(promise: Promise<T>, cb: Callback<T> | undefined): void {

@@ -30,6 +30,9 @@ export function errorText(err: unknown): string {
  * the middleware, and sends the reply. Stream requests use the same routing (`route`).
  */
 export class Dispatcher {
+  /** Incoming requests and stream requests whose handlers have not answered yet (for drain). */
+  running = 0;
+
   constructor(private readonly routes: Routes) {}
 
   message(unit: RemotePeer, frame: MessageFrame): void {
@@ -88,7 +91,9 @@ export class Dispatcher {
       this.answer(unit, corr, encoder.reject(corr, datatype < 0 ? 'The request has no payload datatype' : `Unknown payload datatype ${datatype}`));
       return;
     }
+    this.running++;
     runChain(ctx, this.layers('request', refusal.role), refusal.handler, (c) => {
+      this.running--;
       let reply: Buffer;
       try {
         reply = c.error !== undefined ? encoder.reject(corr, errorText(c.error)) : encoder.response(corr, c.response);
@@ -139,7 +144,9 @@ export class Dispatcher {
     if (stream instanceof StreamReader) ctx.readable = stream;
     else ctx.writable = stream;
     const localId = unit.streams.add(stream);
+    this.running++;
     runChain(ctx, this.layers(kind, refusal.role), refusal.handler, (c) => {
+      this.running--;
       if (c.error !== undefined || !conn.open) {
         unit.streams.remove(localId);
         // Nobody may be listening for 'error' on a stream that never started: end it quietly.

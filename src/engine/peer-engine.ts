@@ -23,6 +23,9 @@ import { driveHandshake } from './handshake-driver';
 import { RemotePeer, type RemoteHost } from './remote-peer';
 import { PeerMiddleware, type RoleRoutes } from './routes';
 
+/** How long a draining peer waits with nothing in flight before it closes, in milliseconds. */
+const DRAIN_QUIET_MS = 100;
+
 /** The local peer's settings, checked by the API before they get here. */
 export interface EngineConfig {
   name: string;
@@ -100,6 +103,8 @@ export class PeerEngine implements RemoteHost {
   private rolesCounter = 0;
   private rolesRoundScheduled = false;
   closing = false;
+  /** `close({ drain: true })` under way: no role is announced, work in flight finishes. */
+  private draining = false;
 
   constructor(
     config: EngineConfig,
@@ -151,6 +156,8 @@ export class PeerEngine implements RemoteHost {
   }
 
   private activeRoles(): string[] {
+    // A draining peer serves what still arrives but tells everyone it serves nothing.
+    if (this.draining) return [];
     const names: string[] = [];
     for (const role of this.roles.values()) if (role.active) names.push(role.name);
     return names;
@@ -382,6 +389,33 @@ export class PeerEngine implements RemoteHost {
   }
 
   // ---- shutdown -------------------------------------------------------------------------
+
+  /**
+   * Stops taking new work and waits for the work in flight (drain): a ROLES round with no role
+   * tells every remote at once to send new requests and streams elsewhere; requests that were
+   * already on their way are still served. Resolves once nothing has been in flight for a quiet
+   * period (remotes may still be sending what they sent before the round reached them), or at
+   * `timeout`, whichever comes first.
+   */
+  async drain(timeout: number, quiet = DRAIN_QUIET_MS): Promise<void> {
+    if (this.closing) return;
+    this.draining = true;
+    this.rolesUpdated();
+    const until = Date.now() + timeout;
+    let idleSince = Date.now();
+    while (Date.now() < until) {
+      if (this.inFlight() > 0) idleSince = Date.now();
+      else if (Date.now() - idleSince >= quiet) return;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  }
+
+  /** Requests and streams under way, both ways. */
+  private inFlight(): number {
+    let n = this.dispatcher.running;
+    for (const remote of this.remotes.values()) n += remote.pending.size + remote.streams.openCount;
+    return n;
+  }
 
   /** Closes every remote and the listener, stops every redial; resolves when all is closed. */
   async close(): Promise<boolean> {

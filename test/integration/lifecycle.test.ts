@@ -220,3 +220,59 @@ test('a stream request whose connection drops before the answer fails at once', 
   const err = await within(failed, 2000, 'the stream failing');
   assert.match(err.message, /connection/);
 });
+
+test('close({ drain: true }): a rolling restart of one of two serving peers under load loses no request', { timeout: 30_000 }, async () => {
+  const serve = async (name: string): Promise<Peer> => {
+    const peer = await listeningPeer({ name });
+    peer.role('svc').onRequest('work', async (ctx: Context) => {
+      await delay(2);
+      return `${name}:${ctx.data as number}`;
+    });
+    return peer;
+  };
+  const first = await serve('first');
+  const second = await serve('second');
+  const client = newPeer({ name: 'client' });
+  await client.connect(urlOf(first), { permanent: false });
+  await client.connect(urlOf(second), { permanent: false });
+  const dest = client.destination('svc');
+  await eventually(() => dest.units.length === 2);
+  const failures: Error[] = [];
+  const servedBy = new Map<string, number>();
+  let stop = false;
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (!stop) {
+      try {
+        const answer = (await dest.request('work', next++)).data as string;
+        const by = answer.split(':')[0]!;
+        servedBy.set(by, (servedBy.get(by) ?? 0) + 1);
+      } catch (err) {
+        failures.push(err as Error);
+      }
+    }
+  };
+  const workers = Array.from({ length: 32 }, () => worker());
+  await delay(200);
+  const servedBefore = servedBy.get('first') ?? 0;
+  assert.ok(servedBefore > 0, 'the first peer served before the restart');
+  await first.close({ drain: true, timeout: 5000 });
+  const restarted = await serve('restarted');
+  await client.connect(urlOf(restarted), { permanent: false });
+  await eventually(() => dest.units.length === 2);
+  await delay(200);
+  stop = true;
+  await Promise.all(workers);
+  assert.deepEqual(failures.map((e) => (e as { code?: string }).code ?? e.message), []);
+  assert.ok((servedBy.get('restarted') ?? 0) > 0, 'the restarted peer took work');
+  assert.ok((servedBy.get('second') ?? 0) > 0);
+});
+
+test('close() checks its arguments at the call, naming them', async () => {
+  const peer = newPeer();
+  assert.throws(() => peer.close('soon' as never), /"options"/);
+  assert.throws(() => peer.close({ drain: 'yes' as never }), /"drain"/);
+  assert.throws(() => peer.close({ drain: true, timeout: -1 }), /"timeout"/);
+  assert.throws(() => peer.close({ drain: true }, 5 as never), /"cb"/);
+  await peer.close({ drain: true, timeout: 100 });
+});
