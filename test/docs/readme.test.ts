@@ -20,6 +20,13 @@ const expected: RegExp[][] = [
   [/worker: 1, load: 10/, /worker: 3, load: 30/, /^answer from worker-1$/m, /^answer from worker-3$/m],
   [/^upload accepted: true$/m, /^stored report\.bin [0-9a-f]{16}$/m, /^downloaded: chunk one, chunk two$/m],
   [/^the answer is 42$/m, /^refused: RT_ERR_AUTH$/m],
+  [
+    /^deadline known to the frontend: number$/m,
+    /^client: AbortError RT_ERR_ABORTED$/m,
+    /^client: RT_ERR_REQUEST_TIMEOUT$/m,
+    // Both calls stop the backend: by the abort, or by the deadline or the cancel of the timeout.
+    /^backend stopped: AbortError$[\s\S]*^backend stopped: (AbortError|RequestTimeoutError)$/m,
+  ],
 ];
 
 test('README has the examples this test expects', () => {
