@@ -7,6 +7,7 @@ import { AlreadyListeningError, InvalidArgumentError, PeerClosedError } from '..
 import type { Keyring } from '../auth/keyring';
 import type { Handler as EngineHandler } from '../engine/middleware';
 import { PeerEngine } from '../engine/peer-engine';
+import type { PeerStats } from '../engine/stats';
 import { RoleRoutes } from '../engine/routes';
 import { Destination, type DestinationOptions } from './destination';
 import {
@@ -226,6 +227,16 @@ export class Peer extends EventEmitter {
       });
     if (cb !== undefined) promise.then(() => cb(), cb);
     return promise;
+  }
+
+  /**
+   * A snapshot of the peer's counters: requests in flight, completed and failed by code,
+   * requests handled, messages, frames and bytes both ways, and per unit and connection the
+   * buffered bytes and a moving average of the round-trip time. Totals never go down: units
+   * that left still count.
+   */
+  stats(): PeerStats {
+    return this.engine.stats();
   }
 
   /** @internal A role was enabled or disabled. */

@@ -3,6 +3,7 @@ import type { Connection } from '../transport/connection';
 import type { PeerEngine } from '../engine/peer-engine';
 import type { RemotePeer } from '../engine/remote-peer';
 import type { RequestOptions } from '../engine/pending';
+import type { UnitStats } from '../engine/stats';
 import type { Context } from './context';
 import type { PeerMetaData } from './types';
 import { ConnectionView, type UnitConnection } from './unit-connection';
@@ -86,6 +87,11 @@ export class Unit extends EventEmitter {
   request(role: string, event: string, data?: unknown, options: number | RequestOptions = this.engine.requestTimeout): Promise<Context> {
     const request = typeof options === 'number' ? { timeout: options } : options;
     return this.remote.request(role, event, data, request) as Promise<Context>;
+  }
+
+  /** A snapshot of this unit's counters (see `peer.stats()`). */
+  stats(): UnitStats {
+    return this.remote.stats();
   }
 
   /** @internal requests waiting for an answer (tests look) */

@@ -6,6 +6,7 @@ import { StreamWriter } from '../streams/writer';
 import type { FrameEncoder } from '../protocol/encoder';
 import { Context } from './context';
 import type { RemotePeer } from './remote-peer';
+import { channels, traceStream } from './tracing';
 import type { Kind, PeerMiddleware, RoleRoutes } from './routes';
 import { readerLink, writerLink } from './stream-links';
 import { isThenable, runChain, type Handler } from './middleware';
@@ -36,9 +37,11 @@ export class Dispatcher {
   constructor(private readonly routes: Routes) {}
 
   message(unit: RemotePeer, frame: MessageFrame): void {
+    unit.counters.messagesIn++;
     const role = this.routes.roles.get(frame.role);
     // Unknown or disabled role, or unhandled event: dropped silently (§4).
     if (role === undefined || !role.active) return;
+    if (channels.message.hasSubscribers) channels.message.publish({ role: frame.role, event: frame.event, unitId: unit.id });
     const handler = role.message.byEvent.get(frame.event);
     const layers = this.layers('message', role);
     // An unhandled event still passes the role's middleware, as in 1.1.x (so `onMessage(fn)`
@@ -94,6 +97,9 @@ export class Dispatcher {
     this.running++;
     runChain(ctx, this.layers('request', refusal.role), refusal.handler, (c) => {
       this.running--;
+      if (channels.handled.hasSubscribers) {
+        channels.handled.publish({ role: c.role, event: c.event, unitId: unit.id, ok: c.error === undefined, error: c.error });
+      }
       let reply: Buffer;
       try {
         reply = c.error !== undefined ? encoder.reject(corr, errorText(c.error)) : encoder.response(corr, c.response);
@@ -110,6 +116,7 @@ export class Dispatcher {
    * again, §9) and goes on the connection the request's latest copy came on.
    */
   private answer(unit: RemotePeer, corr: number, reply: Buffer): void {
+    unit.counters.handled++;
     const incoming = unit.incoming;
     if (incoming === null) {
       unit.sendFrame(reply);
@@ -166,6 +173,7 @@ export class Dispatcher {
       unit.streams.bind(localId, conn);
       if (stream instanceof StreamReader) stream.attach(readerLink(unit, encoder, conn, localId, remoteId));
       else stream.attach(writerLink(unit, encoder, conn, localId, remoteId));
+      traceStream(unit.id, frame.role, frame.event, conn.id, 'handler', stream);
       // As 1.1.x: the handler's end emits 'ready' with { unit } once the response has been
       // written, and handlers commonly wait for it before writing. Later than the reply, so that
       // a handler that replies first and listens after still hears it.

@@ -22,6 +22,8 @@ import { Dispatcher } from './dispatcher';
 import { driveHandshake } from './handshake-driver';
 import { RemotePeer, type RemoteHost } from './remote-peer';
 import { PeerMiddleware, type RoleRoutes } from './routes';
+import { Counters, peerStats, type PeerStats } from './stats';
+import { channels } from './tracing';
 
 /** How long a draining peer waits with nothing in flight before it closes, in milliseconds. */
 const DRAIN_QUIET_MS = 100;
@@ -82,6 +84,8 @@ export class PeerEngine implements RemoteHost {
   readonly remotes = new Map<string, RemotePeer>();
   /** The bound port after `listen`. */
   port: number | undefined;
+  /** What the remotes that are gone had counted, so that totals only grow. */
+  private readonly gone = new Counters();
 
   private readonly handshakeTimeout: number;
   private readonly hmac: HmacFn;
@@ -166,7 +170,13 @@ export class PeerEngine implements RemoteHost {
   /** Sends one MESSAGE to each of `remotes`, encoded once; returns how many took it. */
   broadcast(remotes: readonly RemotePeer[], role: string, event: string, data: unknown): number {
     if (remotes.length === 0) return 0;
+    for (const remote of remotes) remote.counters.messagesOut++;
     return this.sendToEach(remotes, this.encoder.message(role, event, data));
+  }
+
+  /** A snapshot of every counter: the units now, plus what the units gone had counted. */
+  stats(): PeerStats {
+    return peerStats(this.gone, [...this.remotes.values()].map((remote) => remote.stats()));
   }
 
   private sendToEach(remotes: readonly RemotePeer[], frame: Buffer): number {
@@ -275,10 +285,19 @@ export class PeerEngine implements RemoteHost {
     const forget = (): void => {
       this.handshaking.delete(conn);
     };
-    done.then(forget, () => {
-      forget();
-      this.connDialers.delete(conn);
-    });
+    done.then(
+      (remote) => {
+        forget();
+        if (channels.handshake.hasSubscribers) channels.handshake.publish({ ok: true, ...connectionTrace(remote, conn) });
+      },
+      (error: unknown) => {
+        forget();
+        this.connDialers.delete(conn);
+        if (channels.handshake.hasSubscribers) {
+          channels.handshake.publish({ ok: false, connectionId: conn.id, outbound: conn.outbound, remoteAddress: conn.remoteAddress, error });
+        }
+      },
+    );
     return done;
   }
 
@@ -336,6 +355,7 @@ export class PeerEngine implements RemoteHost {
     const owner = remote;
     remote.addConnection(conn);
     conn.onClose = (code, reason) => this.connectionClosed(owner, conn, code, reason);
+    if (channels.connectionOpen.hasSubscribers) channels.connectionOpen.publish(connectionTrace(remote, conn));
     if (this.closing) {
       conn.close(CloseCode.INTENTIONAL, 'intentionally closed');
       return remote;
@@ -355,9 +375,11 @@ export class PeerEngine implements RemoteHost {
     if (last) {
       this.remotes.delete(remote.id);
       remote.lost();
+      this.gone.absorb(remote.counters);
       this.events.closed(remote);
     }
     this.events.connectionClosed(remote, conn, code, reason);
+    if (channels.connectionClose.hasSubscribers) channels.connectionClose.publish({ ...connectionTrace(remote, conn), code, reason });
     // `closeRemote` has already stopped its dialers; `close()` stops them all.
     if (dialer !== undefined) dialer.connectionClosed(this.closing);
   }
@@ -446,4 +468,9 @@ export class PeerEngine implements RemoteHost {
     await this.hmacPool?.close();
     return true;
   }
+}
+
+/** What the connection channels carry about a connection. */
+function connectionTrace(remote: RemotePeer, conn: Connection): { unitId: string; connectionId: number; outbound: boolean; remoteAddress: string } {
+  return { unitId: remote.id, connectionId: conn.id, outbound: conn.outbound, remoteAddress: conn.remoteAddress };
 }

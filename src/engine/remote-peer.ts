@@ -22,6 +22,8 @@ import type { Dispatcher } from './dispatcher';
 import { IncomingRequests } from './incoming';
 import type { PendingRequest, RequestOptions } from './pending';
 import { StreamRegistry } from './stream-registry';
+import { Counters, addTraffic, recordRtt, unitStats, type UnitStats } from './stats';
+import { requestChannel, requestTraced, traceStream, type RequestTrace } from './tracing';
 import { readerLink, streamRejectReason, writerLink } from './stream-links';
 
 /** What a remote peer needs from the local peer's engine. */
@@ -60,6 +62,8 @@ export class RemotePeer {
   face: UnitFace;
   /** The extensions of §9 the remote offers that this side uses toward it. */
   readonly offers: { readonly resend: boolean; readonly cancel: boolean; readonly deadline: boolean };
+  /** What it sent and was sent, for `stats()`. */
+  readonly counters = new Counters();
   /** Its requests to us, while it offers any extension that needs them tracked. */
   readonly incoming: IncomingRequests | null;
 
@@ -88,7 +92,9 @@ export class RemotePeer {
 
   /** Sends a MESSAGE to one of the remote's roles. Returns false when no connection is open. */
   send(role: string, event: string, data?: unknown): boolean {
-    return this.sendFrame(this.host.encoder.message(role, event, data));
+    const sent = this.sendFrame(this.host.encoder.message(role, event, data));
+    if (sent) this.counters.messagesOut++;
+    return sent;
   }
 
   /**
@@ -97,6 +103,12 @@ export class RemotePeer {
    * data). A bad value to send throws at the call.
    */
   request(role: string, event: string, data: unknown, options: RequestOptions): Promise<Context> {
+    if (!requestTraced()) return this.sendRequest(role, event, data, options, undefined);
+    const trace: RequestTrace = { role, event, unitId: this.id, connectionId: undefined };
+    return requestChannel.tracePromise(() => this.sendRequest(role, event, data, options, trace), trace);
+  }
+
+  private sendRequest(role: string, event: string, data: unknown, options: RequestOptions, trace: RequestTrace | undefined): Promise<Context> {
     const { timeout, signal, idempotent = false } = options;
     const sentAt = performance.now();
     if (signal?.aborted) return Promise.reject(this.failure(new AbortError(signal.reason), role, event, sentAt));
@@ -104,6 +116,7 @@ export class RemotePeer {
     if (conn === undefined) return Promise.reject(this.failure(new UnitClosedError(this.id), role, event, sentAt));
     const corr = this.takeCorrelation();
     const frame = this.host.encoder.request(role, event, corr, data);
+    if (trace !== undefined) trace.connectionId = conn.id;
     return new Promise<Context>((resolve, reject) => {
       const limited = timeout > 0 && Number.isFinite(timeout);
       const pending: PendingRequest = {
@@ -227,6 +240,7 @@ export class RemotePeer {
           ctx.writable = stream;
           stream.attach(writerLink(this, encoder, replyConn, localId, remoteId));
         }
+        traceStream(this.id, role, event, replyConn.id, 'requester', stream);
         stream.emit('ready', ctx);
       },
       reject: (reason) => {
@@ -343,7 +357,10 @@ export class RemotePeer {
     if (pending === undefined) return;
     if (type === FrameType.RESPONSE) {
       const ctx = new Context(this.face, pending.role, pending.event, payload);
-      ctx.rtt = performance.now() - pending.sentAt;
+      const rtt = performance.now() - pending.sentAt;
+      ctx.rtt = rtt;
+      recordRtt(pending.conn.counters, rtt);
+      this.counters.completed++;
       pending.resolve(ctx);
     } else {
       pending.reject(this.failure(new RejectedError(rejectText(payload)), pending.role, pending.event, pending.sentAt, payload));
@@ -364,7 +381,13 @@ export class RemotePeer {
     const ctx = new Context(this.face, role, event, payload);
     ctx.rtt = performance.now() - sentAt;
     error.ctx = ctx;
+    this.counters.fail(error.code);
     return error;
+  }
+
+  /** A snapshot of what went on with this remote. */
+  stats(): UnitStats {
+    return unitStats(this.id, this.info.name, this.counters, this.pending.size, this.conns);
   }
 
   // ---- connections --------------------------------------------------------------------
@@ -399,6 +422,7 @@ export class RemotePeer {
   removeConnection(conn: Connection): boolean {
     const i = this.conns.indexOf(conn);
     if (i !== -1) this.conns.splice(i, 1);
+    addTraffic(this.counters.traffic, conn.counters);
     this.streams.connectionClosed(conn);
     if (this.conns.length === 0) return true;
     if (this.pending.size > 0) this.recoverRequests(conn);

@@ -1,5 +1,7 @@
 /** Gives every Connection the same ids and the same delivery rules for `onFrame`/`onClose`. */
 
+import type { ConnectionCounters } from './connection';
+
 let nextConnectionId = 1;
 
 /**
@@ -9,6 +11,7 @@ let nextConnectionId = 1;
  */
 export abstract class ConnectionBase {
   readonly id = nextConnectionId++;
+  readonly counters: ConnectionCounters = { framesIn: 0, bytesIn: 0, framesOut: 0, bytesOut: 0, rtt: undefined };
   private early: Buffer[] | null = [];
   private frameHandler: (frame: Buffer) => void = (frame) => this.early?.push(frame);
   private closeHandler: ((code: number, reason: string) => void) | null = null;
@@ -36,7 +39,15 @@ export abstract class ConnectionBase {
 
   /** For subclasses: a frame arrived. */
   protected deliver(frame: Buffer): void {
+    this.counters.framesIn++;
+    this.counters.bytesIn += frame.length;
     this.frameHandler(frame);
+  }
+
+  /** For subclasses: a frame is on its way out. */
+  protected countOut(frame: Buffer): void {
+    this.counters.framesOut++;
+    this.counters.bytesOut += frame.length;
   }
 
   /** For subclasses: the connection is gone (once). */

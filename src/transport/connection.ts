@@ -3,9 +3,21 @@
  * The engine talks only to this interface, so a connection owned by an I/O thread can stand in
  * for one on the main thread without the engine or the API noticing.
  */
+/** What a connection carried, counted as it goes (for `peer.stats()`). */
+export interface ConnectionCounters {
+  framesIn: number;
+  bytesIn: number;
+  framesOut: number;
+  bytesOut: number;
+  /** Round-trip time of requests on it, a moving average in ms, kept by the engine. */
+  rtt: number | undefined;
+}
+
 export interface Connection {
   /** Unique per process, for logs and tests. */
   readonly id: number;
+  /** Frames and bytes in and out so far. */
+  readonly counters: ConnectionCounters;
   /** True when this side dialed. */
   readonly outbound: boolean;
   /** Bytes queued for the socket and not yet handed to the kernel. Used for balancing. */

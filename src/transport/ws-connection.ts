@@ -71,6 +71,7 @@ export class WsConnection extends ConnectionBase implements Connection {
       this.pool.release(frame);
       return;
     }
+    this.countOut(frame);
     const socket = this.socket;
     const batch = this.batch;
     if (socket === null || batch.frames <= 1) {

@@ -152,7 +152,10 @@ export class ThreadConnection extends ConnectionBase implements Connection {
   }
 
   send(frame: Buffer): void {
-    if (this.open) this.thread.toIo.add(this.slot, frame);
+    if (this.open) {
+      this.countOut(frame);
+      this.thread.toIo.add(this.slot, frame);
+    }
     // Copied into the batch: the pooled frame can be reused at once.
     this.pool.release(frame);
   }
