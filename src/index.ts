@@ -23,6 +23,7 @@ export type {
   WritableHandler,
 } from './api/types';
 export * from './errors';
+export type { BalanceStrategy } from './engine/balancer';
 export type { PeerStats, UnitStats, ConnectionStats, RequestStats, TrafficStats } from './engine/stats';
 export {
   FrameType,

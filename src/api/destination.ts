@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { ReadableOptions, WritableOptions } from 'node:stream';
 import { AbortError, InvalidArgumentError, NoUnitError, type RoletalkError } from '../errors';
+import { balancer, type Balancer } from '../engine/balancer';
 import { StreamReader } from '../streams/reader';
 import { StreamWriter } from '../streams/writer';
 import type { Context } from './context';
@@ -19,13 +20,14 @@ export type { EventOptions, DestinationOptions } from './event-options';
 export type ResponseCallback = (err: Error | null, ctx: Context) => void;
 
 /**
- * A remote role: the units that serve it, balanced round-robin. It is `ready` while at least
+ * A remote role: the units that serve it, balanced by its strategy (`balance`, round-robin by
+ * default, as 1.1.x). It is `ready` while at least
  * one unit serves the role; it emits `open` for the first unit, `unit` for each new one and
  * `close` when the last leaves.
  */
 export class Destination extends EventEmitter {
   private readonly members: Unit[] = [];
-  private rr = 0;
+  private readonly balancer: Balancer;
 
   /** @internal use `peer.destination(name)` */
   constructor(
@@ -34,6 +36,7 @@ export class Destination extends EventEmitter {
     private readonly options: DestinationOptions = {},
   ) {
     super();
+    this.balancer = balancer(options.balance ?? 'round-robin');
   }
 
   get units(): Unit[] {
@@ -157,12 +160,9 @@ export class Destination extends EventEmitter {
     return parseEvent(event, this.peer.requestTimeout, this.options);
   }
 
-  /** @internal round-robin over the units */
+  /** @internal the next unit, by the destination's balancing strategy */
   next(): Unit | undefined {
-    const n = this.members.length;
-    if (n === 0) return undefined;
-    if (this.rr >= n) this.rr = 0;
-    return this.members[this.rr++];
+    return this.balancer.pick(this.members);
   }
 
   /** @internal a unit joined or left this role */

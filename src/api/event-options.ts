@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from '../errors';
 import type { RequestOptions } from '../engine/pending';
+import { BALANCE_STRATEGIES, type BalanceStrategy } from '../engine/balancer';
 import type { Unit } from './unit';
 
 /** What a call on a destination takes as its first argument: the event, or the event with options. */
@@ -26,6 +27,11 @@ export type EventOptions =
 export interface DestinationOptions {
   /** Every request through this destination is idempotent (see EventOptions). Default false. */
   idempotent?: boolean;
+  /**
+   * How the next unit is picked: 'round-robin' (1.1.x's way, the default), 'least-pending',
+   * 'p2c' (power of two choices) or 'latency' (peak-EWMA of response time; avoids slow units).
+   */
+  balance?: BalanceStrategy;
 }
 
 export interface ParsedEvent {
@@ -56,4 +62,17 @@ export function parseEvent(event: EventOptions, defaultTimeout: number, defaults
     ms = ms > 0 && Number.isFinite(ms) ? Math.min(ms, left) : left;
   }
   return { name: event.event, unit: event.unit, request: { timeout: ms, signal, idempotent: idempotent ?? defaults.idempotent } };
+}
+
+/** Checks the options of `peer.destination(name, options)`, naming what is wrong. */
+export function checkDestinationOptions(options: DestinationOptions | undefined): DestinationOptions {
+  if (options === undefined) return {};
+  if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('options', 'an object', options);
+  if (options.idempotent !== undefined && typeof options.idempotent !== 'boolean') {
+    throw new InvalidArgumentError('options.idempotent', 'a boolean', options.idempotent);
+  }
+  if (options.balance !== undefined && !BALANCE_STRATEGIES.includes(options.balance)) {
+    throw new InvalidArgumentError('options.balance', `one of ${BALANCE_STRATEGIES.join(', ')}`, options.balance);
+  }
+  return options;
 }

@@ -10,6 +10,7 @@ import { PeerEngine } from '../engine/peer-engine';
 import type { PeerStats } from '../engine/stats';
 import { RoleRoutes } from '../engine/routes';
 import { Destination, type DestinationOptions } from './destination';
+import { checkDestinationOptions } from './event-options';
 import {
   resolveCloseOptions,
   resolveListenOptions,
@@ -130,10 +131,7 @@ export class Peer extends EventEmitter {
    */
   destination(name: string, options?: DestinationOptions): Destination {
     if (typeof name !== 'string' || name.length === 0) throw new InvalidArgumentError('name', 'a non-empty string', name);
-    if (options !== undefined && (typeof options !== 'object' || options === null)) throw new InvalidArgumentError('options', 'an object', options);
-    if (options?.idempotent !== undefined && typeof options.idempotent !== 'boolean') {
-      throw new InvalidArgumentError('options.idempotent', 'a boolean', options.idempotent);
-    }
+    checkDestinationOptions(options);
     let dest = this.destinationMap.get(name);
     if (dest === undefined) {
       dest = new Destination(name, this, options);

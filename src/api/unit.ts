@@ -4,6 +4,7 @@ import type { PeerEngine } from '../engine/peer-engine';
 import type { RemotePeer } from '../engine/remote-peer';
 import type { RequestOptions } from '../engine/pending';
 import type { UnitStats } from '../engine/stats';
+import type { PeakEwma } from '../engine/balancer';
 import type { Context } from './context';
 import type { PeerMetaData } from './types';
 import { ConnectionView, type UnitConnection } from './unit-connection';
@@ -92,6 +93,19 @@ export class Unit extends EventEmitter {
   /** A snapshot of this unit's counters (see `peer.stats()`). */
   stats(): UnitStats {
     return this.remote.stats();
+  }
+
+  /** @internal for balancing: requests waiting for this unit's answer */
+  get load(): number {
+    return this.remote.load;
+  }
+  /** @internal for balancing: how long its oldest request has waited */
+  get waiting(): number {
+    return this.remote.waiting;
+  }
+  /** @internal for balancing: its response times */
+  get latency(): PeakEwma {
+    return this.remote.latency;
   }
 
   /** @internal requests waiting for an answer (tests look) */

@@ -22,6 +22,7 @@ import type { Dispatcher } from './dispatcher';
 import { IncomingRequests } from './incoming';
 import type { PendingRequest, RequestOptions } from './pending';
 import { StreamRegistry } from './stream-registry';
+import { PeakEwma } from './balancer';
 import { Counters, addTraffic, recordRtt, unitStats, type UnitStats } from './stats';
 import { requestChannel, requestTraced, traceStream, type RequestTrace } from './tracing';
 import { readerLink, streamRejectReason, writerLink } from './stream-links';
@@ -62,6 +63,8 @@ export class RemotePeer {
   face: UnitFace;
   /** The extensions of §9 the remote offers that this side uses toward it. */
   readonly offers: { readonly resend: boolean; readonly cancel: boolean; readonly deadline: boolean };
+  /** Its response times, for the `latency` balancing strategy. */
+  readonly latency = new PeakEwma();
   /** What it sent and was sent, for `stats()`. */
   readonly counters = new Counters();
   /** Its requests to us, while it offers any extension that needs them tracked. */
@@ -86,6 +89,18 @@ export class RemotePeer {
 
   get friendly(): boolean {
     return this.info.friendly;
+  }
+
+  /** How long its oldest unanswered request has waited, in ms, for balancing. */
+  get waiting(): number {
+    if (this.pending.size === 0) return 0;
+    const oldest = this.pending.values().next().value as PendingRequest;
+    return performance.now() - oldest.sentAt;
+  }
+
+  /** Requests and stream requests waiting for its answer, for balancing. */
+  get load(): number {
+    return this.pending.size + this.streams.awaiting;
   }
 
   // ---- sending ------------------------------------------------------------------------
@@ -165,6 +180,8 @@ export class RemotePeer {
   expire(corr: number, timeout: number): void {
     const pending = this.takePending(corr);
     if (pending === undefined) return;
+    // No answer within the timeout is as slow as the timeout, for balancing.
+    this.latency.observe(timeout);
     this.sendCancel(corr);
     pending.reject(this.failure(new RequestTimeoutError(timeout), pending.role, pending.event, pending.sentAt));
   }
@@ -355,9 +372,10 @@ export class RemotePeer {
     const pending = this.takePending(corr);
     // A response to an unknown or finished request is ignored (§4).
     if (pending === undefined) return;
+    const rtt = performance.now() - pending.sentAt;
+    this.latency.observe(rtt);
     if (type === FrameType.RESPONSE) {
       const ctx = new Context(this.face, pending.role, pending.event, payload);
-      const rtt = performance.now() - pending.sentAt;
       ctx.rtt = rtt;
       recordRtt(pending.conn.counters, rtt);
       this.counters.completed++;

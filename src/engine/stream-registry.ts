@@ -31,6 +31,11 @@ export class StreamRegistry {
     return this.entries.size;
   }
 
+  /** Stream requests waiting for their answer. */
+  get awaiting(): number {
+    return this.requests.size;
+  }
+
   /** Registers an endpoint under a fresh id and returns the id. */
   add(endpoint: StreamEndpoint): number {
     if (this.entries.size >= MAX_ID) throw new RangeError('Too many open streams on one unit');

@@ -163,7 +163,7 @@ test('a heartbeat timeout on a permanent connection is followed by a reconnectio
 });
 
 test('peers that answer pings stay connected under short heartbeats', async () => {
-  const hb = { heartbeat: { interval: 15, timeout: 60 } };
+  const hb = { heartbeat: { interval: 20, timeout: 400 } };
   const { client, unit } = await connectedPair({ server: hb, client: hb });
   let closed = false;
   unit.on('close', () => (closed = true));
