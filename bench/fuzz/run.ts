@@ -111,6 +111,7 @@ export async function main(argv: string[]): Promise<number> {
 
   // ---- the target ----
   let targetExited = false;
+  let finished = false;
   const target = forkChild(path.join(__dirname, 'target.js'), [], {
     onStderr: (line) => {
       summary.target.stderrLines++;
@@ -128,7 +129,6 @@ export async function main(argv: string[]): Promise<number> {
     summary.crashes++;
     summary.crashSample.push(`the target process exited (${signal ?? code})`);
   });
-  let finished = false;
   const askTarget = (): Promise<TargetStats> => {
     const answer = nextMessage<TargetStats>(target, (m) => m.type === 'stats', 15_000, 'target stats');
     target.send({ type: 'stats' } satisfies ToTarget);
@@ -178,7 +178,6 @@ export async function main(argv: string[]): Promise<number> {
 
       const ws = new WebSocket(url, { perMessageDeflate: false, handshakeTimeout: 10_000 });
       sockets.add(ws);
-      let closedByUs = false;
       let close: { code: number; reason: string } | undefined;
       const closed = new Promise<void>((resolve) =>
         ws.on('close', (code: number, reason: Buffer) => {
@@ -262,13 +261,12 @@ export async function main(argv: string[]): Promise<number> {
       }
 
       if (close === undefined) {
-        closedByUs = true;
+        // Served to its last frame: the fuzzer closes it.
         summary.leftOpen++;
         ws.close(1000);
         setTimeout(() => ws.terminate(), 3000).unref();
         return;
       }
-      if (closedByUs) return;
       const c = summary.closedByTarget;
       const { code, reason } = close as { code: number; reason: string };
       c.total++;
