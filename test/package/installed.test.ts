@@ -166,7 +166,7 @@ test('the packed package, installed in a fresh project, works as users use it', 
     const silly = files.filter(
       (f) =>
         /^(build\/test|test|bench|src|native-notes|scripts|\.ci)\//.test(f) ||
-        /^build\/bench\/(native|threads)\//.test(f) ||
+        /^build\/bench\/(native|threads|soak|fuzz|harness)\//.test(f) ||
         /^build\/bench\/.*\.d\.ts$/.test(f) ||
         (f.endsWith('.ts') && !f.endsWith('.d.ts')),
     );

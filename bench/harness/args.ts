@@ -1,0 +1,32 @@
+/**
+ * Flags of the soak and fuzz harnesses: `--name value` or a bare `--name` (true). Unknown flags are
+ * refused so that a typo does not silently run the default.
+ */
+export type Args = Record<string, string | true>;
+
+export function parseFlags(argv: string[], known: readonly string[]): Args {
+  const args: Args = {};
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (!arg.startsWith('--')) throw new TypeError(`Unexpected argument "${arg}"`);
+    const name = arg.slice(2);
+    if (!known.includes(name)) throw new TypeError(`Unknown flag --${name} (known: ${known.map((k) => `--${k}`).join(' ')})`);
+    const next = argv[i + 1];
+    if (next !== undefined && !next.startsWith('--')) {
+      args[name] = next;
+      i++;
+    } else {
+      args[name] = true;
+    }
+  }
+  return args;
+}
+
+/** A numeric flag, or `fallback` when absent. */
+export function num(args: Args, name: string, fallback: number): number {
+  const value = args[name];
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (value === true || !Number.isFinite(n) || n < 0) throw new TypeError(`--${name} takes a number >= 0, got "${String(value)}"`);
+  return n;
+}
