@@ -72,6 +72,8 @@ export class RemotePeer {
 
   private nextCorr = 0;
   private rr = 0;
+  /** Connections closed for a bad frame. */
+  private broken: WeakSet<Connection> | undefined;
   private closeWaiters: Array<() => void> | null = null;
 
   constructor(
@@ -316,12 +318,15 @@ export class RemotePeer {
 
   /** A frame received on one of this remote's connections, after the handshake. */
   handleFrame(buf: Buffer, conn: Connection): void {
+    // After a bad frame the connection is closing: what follows it is not read (one error, one close).
+    if (this.broken?.has(conn)) return;
     try {
       this.route(decodeFrame(buf), conn);
     } catch (err) {
       // A frame we cannot handle ends its connection, never the process (the socket's 'data'
       // handler is up the stack: an exception here would be uncaught).
       const e = err instanceof RoletalkError ? err : new ProtocolError('RT_ERR_PROTOCOL', (err as Error)?.message ?? String(err));
+      (this.broken ??= new WeakSet()).add(conn);
       this.host.protocolError(this, conn, e);
     }
   }

@@ -298,3 +298,25 @@ test('a throwing request handler becomes a REJECT with its message, from a real 
   await assert.rejects(dest.request('throw', null), { name: 'RejectedError', message: 'handler threw', code: 'RT_ERR_REJECTED' });
   assert.equal((await dest.request('echo', 1)).data, 1);
 });
+
+test('after a bad frame, what follows on that connection is not read: one protocol_error, one close', async () => {
+  const { RawPeer } = await import('../helpers/raw-peer');
+  const peer = await listeningPeer({ name: 'strict' });
+  let handled = 0;
+  peer.role('svc').onRequest('echo', (ctx: Context) => {
+    handled++;
+    return ctx.data;
+  });
+  const errors: Error[] = [];
+  peer.on('protocol_error', (err: Error) => errors.push(err));
+  const raw = await RawPeer.connect(urlOf(peer), { id: 'f00df00df00df00df00df00df00df00d' });
+  // A truncated request, then good ones and more bad ones in the same burst.
+  raw.send(Buffer.from([101, 0, 3]));
+  for (let i = 0; i < 5; i++) raw.send(requestFrame('svc', 'echo', i, stringPayload('x')));
+  raw.send(Buffer.from([250, 1, 2, 3]));
+  const closed = await raw.waitClose();
+  assert.equal(closed.code, 4006);
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.equal(errors.length, 1);
+  assert.equal(handled, 0, 'nothing behind the bad frame was handled');
+});

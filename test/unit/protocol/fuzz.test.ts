@@ -176,3 +176,14 @@ test('random mutations of captured frames decode or raise the typed error', () =
     { seed, numRuns: 5000 },
   );
 });
+
+test('control frames over 64 KiB (ROLES, ACQUAINT, handshake) are refused before their JSON is read', () => {
+  const deep = '['.repeat(40_000) + ']'.repeat(40_000);
+  const roles = Buffer.concat([Buffer.from([FrameType.ROLES]), Buffer.from(`{"i":1,"roles":${deep}}`)]);
+  assert.throws(() => decodeFrame(roles), (err: Error) => err instanceof ProtocolError && /limit/.test(err.message));
+  const confirmed = Buffer.concat([Buffer.from([FrameType.HS_CONFIRMED]), Buffer.from(JSON.stringify({ id: 'x', pad: 'y'.repeat(70_000) }))]);
+  assert.throws(() => decodeHandshakeFrame(confirmed), ProtocolError);
+  // A normal one still decodes.
+  const ok = decodeFrame(Buffer.concat([Buffer.from([FrameType.ROLES]), Buffer.from('{"i":2,"roles":["a"]}')]));
+  assert.ok(ok.type === FrameType.ROLES && ok.roles[0] === 'a');
+});
