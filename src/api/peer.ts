@@ -5,16 +5,20 @@ import type { Duplex } from 'node:stream';
 import type { WebSocket, WebSocketServer } from 'ws';
 import { AlreadyListeningError, InvalidArgumentError, PeerClosedError } from '../errors';
 import type { Keyring } from '../auth/keyring';
+import type { Discovery } from '../engine/discovery';
 import type { Handler as EngineHandler } from '../engine/middleware';
 import { PeerEngine } from '../engine/peer-engine';
 import { RoleRoutes } from '../engine/routes';
 import { Destination, type DestinationOptions } from './destination';
 import {
   resolveCloseOptions,
+  resolveDiscoverArgs,
   resolveListenOptions,
   resolvePeerOptions,
   type CloseOptions,
   type ConnectOptions,
+  type DiscoverOptions,
+  type DiscoverTarget,
   type ListenOptions,
   type PeerOptions,
 } from './options';
@@ -205,6 +209,16 @@ export class Peer extends EventEmitter {
     const promise = this.engine.connect(address, permanent !== false, wsOptions).then(({ unit, ws }) => ({ unit: unitOf(unit), ws }));
     settle(promise, cb);
     return promise;
+  }
+
+  /**
+   * Dials every address DNS lists for `target` and follows the listing every `interval` ms
+   * (README, "Discovery through DNS"). `stop()` on the handle, or `close()`, ends it.
+   */
+  discover(target: DiscoverTarget, options: DiscoverOptions = {}): Discovery {
+    const spec = resolveDiscoverArgs(target, options);
+    if (this.engine.closing) throw new PeerClosedError();
+    return this.engine.discover(spec);
   }
 
   /**
