@@ -11,6 +11,8 @@ import { DEFAULT_WRITE_BATCH, type HeartbeatOptions, type WriteBatch } from '../
 import type { EngineConfig } from '../engine/peer-engine';
 import type { DiscoverySpec, DnsResolver, Lookup } from '../engine/discovery';
 
+export type { Discovery } from '../engine/discovery';
+
 export interface PeerOptions {
   /** A human name sent to remote peers. */
   name?: string;

@@ -5,23 +5,20 @@ import type { Duplex } from 'node:stream';
 import type { WebSocket, WebSocketServer } from 'ws';
 import { AlreadyListeningError, InvalidArgumentError, PeerClosedError } from '../errors';
 import type { Keyring } from '../auth/keyring';
-import type { Discovery } from '../engine/discovery';
 import type { Handler as EngineHandler } from '../engine/middleware';
 import { PeerEngine } from '../engine/peer-engine';
 import { RoleRoutes } from '../engine/routes';
 import { Destination, type DestinationOptions } from './destination';
 import {
   resolveCloseOptions,
-  resolveDiscoverArgs,
   resolveListenOptions,
   resolvePeerOptions,
   type CloseOptions,
   type ConnectOptions,
-  type DiscoverOptions,
-  type DiscoverTarget,
   type ListenOptions,
   type PeerOptions,
 } from './options';
+import { resolveDiscoverArgs, type Discovery, type DiscoverOptions, type DiscoverTarget } from './options';
 import { Role, type Handler, type ReadableStreamHandler, type WritableStreamHandler } from './role';
 import type { Unit } from './unit';
 import { peerEvents, unitOf } from './peer-events';
@@ -211,14 +208,9 @@ export class Peer extends EventEmitter {
     return promise;
   }
 
-  /**
-   * Dials every address DNS lists for `target` and follows the listing every `interval` ms
-   * (README, "Discovery through DNS"). `stop()` on the handle, or `close()`, ends it.
-   */
+  /** Dials what DNS lists for `target` and follows the listing (README, "Discovery through DNS"). */
   discover(target: DiscoverTarget, options: DiscoverOptions = {}): Discovery {
-    const spec = resolveDiscoverArgs(target, options);
-    if (this.engine.closing) throw new PeerClosedError();
-    return this.engine.discover(spec);
+    return this.engine.discover(resolveDiscoverArgs(target, options));
   }
 
   /**
