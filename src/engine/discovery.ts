@@ -193,6 +193,7 @@ export class Discovery {
       for (const ip of await addressesOf(resolver, lookup.host)) found.push({ ip, port: lookup.port, name: nameOf(lookup.host) });
     } else {
       const records = await noRecordsAsEmpty(resolver.resolveSrv(lookup.name));
+      if (this.isStopped) return new Map();
       // "." as the target: the service is decidedly not available (RFC 2782).
       const usable = records.filter((r) => r.name !== '' && r.name !== '.');
       const ips = await Promise.all(usable.map((r) => addressesOf(resolver, r.name)));
