@@ -3,6 +3,8 @@
  * This module only assembles the public API.
  */
 export { Peer, type PeerOptions, type ListenOptions, type ConnectOptions, type CloseOptions } from './api/peer';
+export type { DiscoverOptions, DiscoverTarget } from './api/options';
+export type { Discovery, DnsResolver } from './engine/discovery';
 export { Role, type Handler, type ReadableStreamHandler, type WritableStreamHandler } from './api/role';
 export { Destination, type EventOptions, type DestinationOptions, type ResponseCallback } from './api/destination';
 export { Unit, type UnitConnection, type ConnectionCloseOptions } from './api/unit';

@@ -29,6 +29,8 @@ export function peerEvents(peer: Peer, destinations: ReadonlyMap<string, Destina
     reconnectFailed: (address, error, delay, count) => peer.emit('reconnect_fail', { address, count, error, delay }),
     authError: (error) => peer.emit('auth_error', error),
     protocolError: (error, remote) => peer.emit('protocol_error', error, unitOf(remote)),
+    discovered: (target, added, removed, addresses) => peer.emit('discovery', { target, added, removed, addresses }),
+    discoveryFailed: (target, error, address) => peer.emit('discovery_error', address === undefined ? { target, error } : { target, error, address }),
     // A message handler failed; reported as 'error' when someone listens.
     handlerError: (err, ctx) => {
       if (peer.listenerCount('error') > 0) peer.emit('error', err, ctx);

@@ -20,6 +20,7 @@ import {
   type ListenOptions,
   type PeerOptions,
 } from './options';
+import { resolveDiscoverArgs, type Discovery, type DiscoverOptions, type DiscoverTarget } from './options';
 import { Role, type Handler, type ReadableStreamHandler, type WritableStreamHandler } from './role';
 import type { Unit } from './unit';
 import { peerEvents, unitOf } from './peer-events';
@@ -204,6 +205,11 @@ export class Peer extends EventEmitter {
     const promise = this.engine.connect(address, permanent !== false, wsOptions).then(({ unit, ws }) => ({ unit: unitOf(unit), ws }));
     settle(promise, cb);
     return promise;
+  }
+
+  /** Dials what DNS lists for `target` and follows the listing (README, "Discovery through DNS"). */
+  discover(target: DiscoverTarget, options: DiscoverOptions = {}): Discovery {
+    return this.engine.discover(resolveDiscoverArgs(target, options));
   }
 
   /**

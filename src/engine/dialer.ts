@@ -2,6 +2,9 @@ import type { ClientOptions, WebSocket } from 'ws';
 import type { RemotePeer } from './remote-peer';
 import { Timing } from '../protocol/constants';
 
+/** The AuthError message of a handshake that reached this very peer. */
+export const SELF_DIAL = 'The remote peer is this peer';
+
 /** What a dialer needs from the peer: open one connection and run its handshake. */
 export interface DialHost {
   open(address: string, wsOptions: ClientOptions, dialer: Dialer): Promise<{ unit: RemotePeer; ws: WebSocket }>;

@@ -17,7 +17,8 @@ import { WsTransport } from '../transport/ws-transport';
 import { ThreadedTransport } from '../transport/threads/threaded-transport';
 import { Acquaintance } from './acquaintance';
 import type { Context, UnitFace } from './context';
-import { Dialer } from './dialer';
+import { Dialer, SELF_DIAL } from './dialer';
+import { Discovery, type DiscoverySpec } from './discovery';
 import { Dispatcher } from './dispatcher';
 import { driveHandshake } from './handshake-driver';
 import { RemotePeer, type RemoteHost } from './remote-peer';
@@ -62,6 +63,10 @@ export interface EngineEvents {
   authError(error: RoletalkError): void;
   protocolError(error: RoletalkError, remote: RemotePeer): void;
   handlerError(err: unknown, ctx: Context): void;
+  /** A discovery's DNS listing changed (`added` and `removed` are URLs). */
+  discovered(target: DiscoverySpec['target'], added: string[], removed: string[], addresses: string[]): void;
+  /** A discovery round failed to resolve, or the first dial of a listed `address` failed. */
+  discoveryFailed(target: DiscoverySpec['target'], error: Error, address: string | undefined): void;
 }
 
 /**
@@ -92,6 +97,7 @@ export class PeerEngine implements RemoteHost {
   private readonly hmacPool: HmacPool | undefined;
   private readonly createdAt = Date.now();
   private readonly dialers = new Set<Dialer>();
+  private readonly discoveries = new Set<Discovery>();
   /** The dialer behind each outbound connection, to redial or stop it. */
   private readonly connDialers = new Map<Connection, Dialer>();
   /** Connections still in their handshake, so `close()` reaches them too. */
@@ -101,6 +107,8 @@ export class PeerEngine implements RemoteHost {
   /** Where dialed and listened connections live (the main thread unless I/O threads are on). */
   private readonly transport: Transport;
   private listening = false;
+  /** The host given to `listen`, to know our own address when discovering. */
+  private listenHost: string | undefined;
   /** The transport the listener runs on. */
   private listener: Transport | undefined;
   private advertise: string | boolean;
@@ -198,6 +206,7 @@ export class PeerEngine implements RemoteHost {
     // A server of the user's lives on this thread, so its connections do too.
     const transport = spec.server !== undefined ? this.wsTransport : this.transport;
     this.listener = transport;
+    this.listenHost = spec.host;
     try {
       this.port = await transport.listen(spec, this.inbound);
     } catch (err) {
@@ -241,10 +250,40 @@ export class PeerEngine implements RemoteHost {
   /** Dials a peer; resolves with the remote once the handshake succeeds. */
   connect(address: string, permanent: boolean, wsOptions: ClientOptions): Promise<{ unit: RemotePeer; ws: WebSocket }> {
     if (this.closing) throw new PeerClosedError();
+    return this.startDialer(address, permanent, wsOptions).first;
+  }
+
+  private startDialer(
+    address: string,
+    permanent: boolean,
+    wsOptions: ClientOptions,
+  ): { dialer: Dialer; first: Promise<{ unit: RemotePeer; ws: WebSocket }> } {
     const dialer = new Dialer(this.dialHost, address, wsOptions, permanent);
     this.dialers.add(dialer);
-    return dialer.first();
+    return { dialer, first: dialer.first() };
   }
+
+  /** Dials what DNS lists for a target, and follows the listing (engine/discovery.ts). */
+  discover(spec: DiscoverySpec): Discovery {
+    if (this.closing) throw new PeerClosedError();
+    const discovery = new Discovery(this.discoveryHost, spec);
+    this.discoveries.add(discovery);
+    return discovery;
+  }
+
+  private readonly discoveryHost = {
+    dial: (address: string, wsOptions: ClientOptions) => this.startDialer(address, true, wsOptions),
+    reaches: (address: string) =>
+      [...this.dialers].some((d) => d.address === address) || [...this.remotes.values()].some((r) => r.address === address),
+    listenAddress: () => (this.listening && this.port !== undefined ? { host: this.listenHost, port: this.port } : undefined),
+    found: (target: DiscoverySpec['target'], added: string[], removed: string[], addresses: string[]) =>
+      this.events.discovered(target, added, removed, addresses),
+    failed: (target: DiscoverySpec['target'], error: Error, address: string | undefined) =>
+      this.events.discoveryFailed(target, error, address),
+    forget: (discovery: Discovery) => {
+      this.discoveries.delete(discovery);
+    },
+  };
 
   private readonly dialHost = {
     open: (address: string, wsOptions: ClientOptions, dialer: Dialer) => this.open(address, wsOptions, dialer),
@@ -275,7 +314,7 @@ export class PeerEngine implements RemoteHost {
       confirmation: () => this.confirmation(),
       accept: (info, sent) => {
         // Dialed itself (an address of its own, or an acquaintance loop).
-        if (info.id === this.id) throw new AuthError('The remote peer is this peer');
+        if (info.id === this.id) throw new AuthError(SELF_DIAL);
         const remote = this.attach(conn, info, address);
         this.announceMissedRoles(remote, conn, sent.roles);
         return remote;
@@ -443,6 +482,7 @@ export class PeerEngine implements RemoteHost {
   async close(): Promise<boolean> {
     if (this.closing && !this.listening && this.remotes.size === 0) return false;
     this.closing = true;
+    for (const discovery of [...this.discoveries]) discovery.stop();
     for (const dialer of [...this.dialers]) dialer.stop();
     const waits: Promise<void>[] = [];
     for (const remote of this.remotes.values()) {
