@@ -20,6 +20,7 @@ const expected: Record<string, RegExp[]> = {
   'pipeline.js': [/^uploaded 2200000 bytes$/m, /^stored fox\.txt: 2200000 bytes, sha256 [0-9a-f]{12}$/m],
   'auth-tls.js': [/^friend got: secret for friend$/m, /^stranger refused: RT_ERR_AUTH$/m, /^without the certificate: \S+$/m],
   'cancel-deadline.js': [/^user aborted: AbortError$/m, /^user timed out: RT_ERR_REQUEST_TIMEOUT$/m, /^search stopped \(\w+\) with -?\d+ ms left/m],
+  'discovery.js': [/^serving jobs: worker-a, worker-b$/m, /^serving jobs: worker-a, worker-b, worker-c$/m, /^discovery: 1 added, 0 removed$/m],
   'metrics.js': [/^roletalk_requests_completed_total 10$/m, /^roletalk_requests_failed_total\{code="RT_ERR_REJECTED"\} 1$/m, /^roletalk_connection_rtt_ms\{unit="server"/m],
 };
 
