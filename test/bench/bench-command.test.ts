@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { groupList } from '../../bench/run';
 
 // Proves the benchmark commands work (not what they measure): `npm run bench -- --quick` and a
 // `--mesh` run against bench peers started by `roletalk-bench serve`.
@@ -65,4 +66,12 @@ test('bench --mesh measures bench peers started with roletalk-bench serve', asyn
   } finally {
     server.kill();
   }
+});
+
+test('--groups picks e2e groups and refuses unknown ones', async () => {
+  assert.equal(groupList(undefined), undefined);
+  assert.deepEqual(groupList('tracing, balance'), ['tracing', 'balance']);
+  assert.throws(() => groupList('tracing,nope'), /--groups/);
+  assert.throws(() => groupList(true), /--groups/);
+  await assert.rejects(run(process.execPath, [path.join(benchDir, 'run.js'), '--only', 'e2e', '--groups', 'nope', '--out', os.tmpdir()], { cwd: root }), /--groups/);
 });
