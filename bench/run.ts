@@ -1,5 +1,5 @@
 import { environment } from './env';
-import { describe, runE2e, type E2eOptions } from './e2e/suite';
+import { describe, E2E_GROUPS, runE2e, type E2eGroup, type E2eOptions } from './e2e/suite';
 import { runCodec } from './codec/suite';
 import { saveResult, setOutput, writeReport } from './report';
 
@@ -10,6 +10,8 @@ import { saveResult, setOutput, writeReport } from './report';
  *
  *   --quick                  a short run (about 30 s)
  *   --only e2e|codec         one suite
+ *   --groups tracing,balance e2e groups to run (default all): requests, threads, batch, auth,
+ *                            fanout, tracing, balance
  *   --mesh ws://h:p,...      measure bench peers started elsewhere (roletalk-bench serve)
  *   --connections 1,2,4      redundant connections per peer pair
  *   --windows 1,16,64,256    requests in flight
@@ -27,6 +29,17 @@ function list(value: string | undefined, fallback: number[]): number[] {
   const numbers = value.split(',').map((v) => Number(v.trim()));
   if (numbers.some((n) => !Number.isInteger(n) || n < 0)) throw new TypeError(`Expected a comma-separated list of integers, got "${value}"`);
   return numbers;
+}
+
+/** `--groups a,b`: the e2e groups to run, checked against E2E_GROUPS; undefined: all. */
+export function groupList(value: string | true | undefined): E2eGroup[] | undefined {
+  if (value === undefined) return undefined;
+  const names = typeof value === 'string' ? value.split(',').map((v) => v.trim()).filter(Boolean) : [];
+  const unknown = names.filter((n) => !(E2E_GROUPS as readonly string[]).includes(n));
+  if (names.length === 0 || unknown.length > 0) {
+    throw new TypeError(`Expected --groups with some of ${E2E_GROUPS.join(',')}, got "${value === true ? '' : value}"`);
+  }
+  return names as E2eGroup[];
 }
 
 export function parseArgs(argv: string[]): Record<string, string | true> {
@@ -52,6 +65,7 @@ export async function main(argv: string[], invokedAs = 'npm run bench --'): Prom
   if (typeof args.out === 'string') setOutput(args.out);
   const quick = args.quick === true;
   const only = typeof args.only === 'string' ? args.only : undefined;
+  const groups = groupList(args.groups);
   const command = argv.length ? `${invokedAs} ${argv.join(' ')}` : invokedAs.replace(/ --$/, '');
   const started = Date.now();
   const log = (line: string): void => console.log(`[${((Date.now() - started) / 1000).toFixed(0).padStart(3)} s] ${line}`);
@@ -73,15 +87,16 @@ export async function main(argv: string[], invokedAs = 'npm run bench --'): Prom
       units: list(args.units as string | undefined, [3])[0]!,
       writeBatches: list(args['write-batch'] as string | undefined, [1]),
       baselines: args['no-baselines'] !== true && typeof args.mesh !== 'string',
+      ...(groups ? { groups } : {}),
       log,
     };
-    log(`e2e suite${options.mesh ? ` against ${options.mesh.join(', ')}` : ' on a local mesh'}`);
+    log(`e2e suite${options.mesh ? ` against ${options.mesh.join(', ')}` : ' on a local mesh'}${groups && !options.mesh ? ` (groups ${groups.join(', ')})` : ''}`);
     const rows = await runE2e(options);
     if (options.mesh) {
       for (const row of rows) console.log(describe(row));
       console.log('(mesh runs are printed, not saved: BENCHMARKS.md describes the local mesh)');
     } else {
-      saveResult('e2e', { environment: environment(command), quick, rows });
+      saveResult('e2e', { environment: environment(command), quick, ...(groups ? { groups } : {}), rows });
     }
   }
   const file = writeReport();

@@ -2,6 +2,7 @@ import { createHistogram, performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import { Peer, type Destination } from '../../src';
 import type { CaseSpec, ClientTask, Row } from './messages';
+import { setTracing } from './tracing';
 
 /**
  * A bench client process: connects to the servers it is given and runs cases against them,
@@ -13,6 +14,10 @@ interface Driver {
   /** One request with `payload`; resolves on the answer. */
   request(payload: Buffer, unitIndex?: number): Promise<unknown>;
   burn(micros: number): Promise<unknown>;
+  /** Subscribers to every roletalk diagnostics channel in this process and the servers' (true), or none. */
+  tracing(on: boolean): Promise<void>;
+  /** A `delayed` request (answered after `ms`, or a multiple on the slow unit); resolves with the name of the unit that answered. */
+  delayed(ms: number): Promise<string>;
   /** Sends `count` one-way messages (to every unit for broadcast). */
   messages(payload: Buffer, count: number): Promise<void>;
   broadcast(payload: Buffer, count: number): Promise<void>;
@@ -25,13 +30,19 @@ interface Driver {
   close(): Promise<void>;
 }
 
-async function roletalkDriver(addresses: string[], connections: number, ioThreads: number, writeBatch?: number): Promise<Driver> {
+async function roletalkDriver(
+  addresses: string[],
+  connections: number,
+  ioThreads: number,
+  writeBatch?: number,
+  balance?: CaseSpec['balance'],
+): Promise<Driver> {
   const peer = new Peer({
     name: 'bench-client',
     ...(ioThreads > 0 ? { ioThreads } : {}),
     ...(writeBatch ? { writeBatch: { frames: writeBatch } } : {}),
   } as never);
-  const dest: Destination = peer.destination('bench');
+  const dest: Destination = peer.destination('bench', balance ? { balance } : undefined);
   let uploaded: ((bytes: number) => void) | null = null;
   peer.role('bench-client').onMessage('uploaded', (ctx) => uploaded?.(ctx.data as number));
   for (const address of addresses) for (let c = 0; c < connections; c++) await peer.connect(address);
@@ -40,6 +51,11 @@ async function roletalkDriver(addresses: string[], connections: number, ioThread
     units: dest.units.length,
     request: (payload) => dest.request('echo', payload),
     burn: (micros) => dest.request('burn', micros),
+    delayed: async (ms) => (await dest.request('delayed', ms)).unit.name,
+    async tracing(on) {
+      setTracing(on);
+      for (const unit of dest.units) await dest.request({ event: 'tracing', unit }, on);
+    },
     async messages(payload, count) {
       const unit = dest.units[0]!;
       for (let i = 0; i < count; i++) {
@@ -118,6 +134,8 @@ async function wsDriver(addresses: string[], connections: number): Promise<Drive
     units: addresses.length,
     // A naive loop does what a user of raw ws would: one message per send, no coalescing.
     request: (payload) => call(rr++ % sockets.length, withType(1, payload)),
+    delayed: () => Promise.reject(new Error('not measured for raw ws')),
+    tracing: () => Promise.reject(new Error('not measured for raw ws')),
     burn: (micros) => {
       const frame = Buffer.alloc(5);
       frame[0] = 6;
@@ -179,6 +197,8 @@ async function moleculerDriver(addresses: string[]): Promise<Driver> {
     units: addresses.length,
     request: (payload) => broker.call('bench.echo', { data: payload.toString('latin1') }),
     burn: (micros) => broker.call('bench.burn', { micros }),
+    delayed: unsupported,
+    tracing: unsupported,
     messages: unsupported,
     broadcast: unsupported,
     delivered: unsupported,
@@ -193,6 +213,8 @@ const noDriver: Driver = {
   units: 1,
   request: none,
   burn: none,
+  delayed: none,
+  tracing: none,
   messages: none,
   broadcast: none,
   delivered: none,
@@ -221,9 +243,8 @@ async function saturate(window: number, seconds: number, op: () => Promise<unkno
   return { ops: done / elapsed, elapsed };
 }
 
-async function runCase(driver: Driver, task: ClientTask, spec: CaseSpec): Promise<Row> {
-  const payload = Buffer.alloc(spec.payload, 0x61);
-  const base: Row = {
+function baseRow(driver: Driver, task: ClientTask, spec: CaseSpec): Row {
+  return {
     suite: 'e2e',
     case: spec.name,
     impl: task.impl,
@@ -235,9 +256,87 @@ async function runCase(driver: Driver, task: ClientTask, spec: CaseSpec): Promis
     ...(task.serverIoThreads !== undefined ? { group: 'threads' as const } : {}),
     ...(task.key !== undefined ? { group: 'auth' as const, authThreads: task.serverAuthThreads ?? 0, busyPercent: task.serverBusyPercent ?? 0 } : {}),
     ...(task.writeBatch ? { writeBatch: task.writeBatch } : {}),
+    ...(spec.balance !== undefined ? { group: 'balance' as const, balance: spec.balance } : {}),
     samples: 0,
     seconds: 0,
   };
+}
+
+/**
+ * An rtt or throughput case without and with tracing subscribers (in this process and the
+ * servers'), in short slices ordered off, on, on, off, ... so that load coming and going on the
+ * machine falls on both settings alike. Returns the row of each setting.
+ */
+async function runTracingCase(driver: Driver, task: ClientTask, spec: CaseSpec): Promise<Row[]> {
+  const payload = Buffer.alloc(spec.payload, 0x61);
+  const base: Row = { ...baseRow(driver, task, spec), group: 'tracing' };
+  const on = (slice: number): boolean => slice % 4 === 1 || slice % 4 === 2;
+  const op = (): Promise<unknown> => driver.request(payload);
+  const time = [0, 0];
+  let rows: Row[];
+  if (spec.name === 'rtt') {
+    const block = 100;
+    const slices = Math.max(4, Math.ceil((spec.count ?? 2000) / block / 2) * 4);
+    for (const setting of [false, true]) {
+      await driver.tracing(setting);
+      for (let i = 0; i < 1000; i++) await op();
+    }
+    const histograms = [createHistogram(), createHistogram()];
+    for (let s = 0; s < slices; s++) {
+      const k = +on(s);
+      await driver.tracing(on(s));
+      const start = performance.now();
+      for (let i = 0; i < block; i++) {
+        const t = process.hrtime.bigint();
+        await op();
+        histograms[k]!.record(process.hrtime.bigint() - t);
+      }
+      time[k] += performance.now() - start;
+    }
+    rows = histograms.map((h, k) => ({
+      ...base,
+      tracing: k === 1,
+      p50: micros(h.percentile(50)),
+      p99: micros(h.percentile(99)),
+      p999: micros(h.percentile(99.9)),
+      mean: micros(h.mean),
+      samples: h.count,
+      seconds: time[k]! / 1000,
+      slices: slices / 2,
+    }));
+  } else if (spec.name === 'throughput') {
+    const slice = 0.1;
+    const slices = Math.max(4, Math.round((spec.seconds ?? 2) / slice / 2) * 4);
+    for (const setting of [false, true]) {
+      await driver.tracing(setting);
+      await saturate(spec.window, 0.15, op);
+    }
+    const done = [0, 0];
+    for (let s = 0; s < slices; s++) {
+      const k = +on(s);
+      await driver.tracing(on(s));
+      const { ops, elapsed } = await saturate(spec.window, slice, op);
+      done[k] += ops * elapsed;
+      time[k] += elapsed;
+    }
+    rows = done.map((n, k) => ({
+      ...base,
+      tracing: k === 1,
+      opsPerSec: Math.round(n / time[k]!),
+      samples: Math.round(n),
+      seconds: time[k]!,
+      slices: slices / 2,
+    }));
+  } else {
+    throw new Error(`tracing is measured on rtt and throughput cases, not ${spec.name}`);
+  }
+  await driver.tracing(false);
+  return rows;
+}
+
+async function runCase(driver: Driver, task: ClientTask, spec: CaseSpec): Promise<Row> {
+  const payload = Buffer.alloc(spec.payload, 0x61);
+  const base = baseRow(driver, task, spec);
   switch (spec.name) {
     case 'rtt': {
       const count = spec.count ?? 2000;
@@ -297,6 +396,33 @@ async function runCase(driver: Driver, task: ClientTask, spec: CaseSpec): Promis
       if (ok !== count) throw new Error(`handshakes: ${ok} of ${count} succeeded`);
       return { ...base, opsPerSec: Math.round(count / elapsed), samples: count, seconds: elapsed };
     }
+    case 'balance': {
+      // A fixed window of `delayed` requests for `seconds`, after a short warm-up; every
+      // request's time goes to the histogram, and the slow unit's answers are counted.
+      const seconds = spec.seconds ?? 2;
+      const delay = spec.delayMs ?? 1;
+      await saturate(spec.window, Math.min(0.3, seconds), () => driver.delayed(delay));
+      const histogram = createHistogram();
+      let slow = 0;
+      const { ops, elapsed } = await saturate(spec.window, seconds, async () => {
+        const t = process.hrtime.bigint();
+        const unit = await driver.delayed(delay);
+        histogram.record(process.hrtime.bigint() - t);
+        if (unit === spec.slowUnit) slow++;
+      });
+      const samples = histogram.count;
+      return {
+        ...base,
+        p50: micros(histogram.percentile(50)),
+        p99: micros(histogram.percentile(99)),
+        p999: micros(histogram.percentile(99.9)),
+        mean: micros(histogram.mean),
+        opsPerSec: Math.round(ops),
+        slowShare: samples ? Math.round((slow / samples) * 10000) / 10000 : 0,
+        samples,
+        seconds: elapsed,
+      };
+    }
     case 'survey': {
       const seconds = spec.seconds ?? 2;
       const { ops, elapsed } = await saturate(spec.window, seconds, () => driver.survey(payload));
@@ -315,14 +441,17 @@ async function runCase(driver: Driver, task: ClientTask, spec: CaseSpec): Promis
 
 async function run(task: ClientTask): Promise<Row[]> {
   const rows: Row[] = [];
-  // Cases are grouped by connection count so one driver serves each group.
-  const byConnections = new Map<number, CaseSpec[]>();
+  // Cases are grouped by connection count (and balancing strategy, which a destination takes
+  // when it is made) so one driver serves each group.
+  const groups = new Map<string, CaseSpec[]>();
   for (const spec of task.cases) {
-    const list = byConnections.get(spec.connections) ?? [];
+    const id = `${spec.connections}|${spec.balance ?? ''}`;
+    const list = groups.get(id) ?? [];
     list.push(spec);
-    byConnections.set(spec.connections, list);
+    groups.set(id, list);
   }
-  for (const [connections, specs] of byConnections) {
+  for (const specs of groups.values()) {
+    const { connections, balance } = specs[0]!;
     // The handshake storm makes its own connections; a keyed server would refuse a driver's.
     const driver =
       task.key !== undefined
@@ -331,11 +460,12 @@ async function run(task: ClientTask): Promise<Row[]> {
           ? await wsDriver(task.addresses, connections)
           : task.impl === 'moleculer'
             ? await moleculerDriver(task.addresses)
-            : await roletalkDriver(task.addresses, connections, task.ioThreads, task.writeBatch);
+            : await roletalkDriver(task.addresses, connections, task.ioThreads, task.writeBatch, balance);
     for (const spec of specs) {
-      const row = await runCase(driver, task, spec);
-      rows.push(row);
-      process.send?.({ kind: 'progress', row });
+      for (const row of spec.alternateTracing ? await runTracingCase(driver, task, spec) : [await runCase(driver, task, spec)]) {
+        rows.push(row);
+        process.send?.({ kind: 'progress', row });
+      }
     }
     await driver.close();
   }

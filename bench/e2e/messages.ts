@@ -22,6 +22,11 @@ export interface ServerOptions {
   authThreads?: number;
   /** Percent of the main thread kept busy by a background loop (the auth storm). */
   busyPercent?: number;
+  /**
+   * The unit at `index` answers `delayed` requests `factor` times slower than the others (the
+   * balancing rows). Undefined: every unit answers after the delay it is asked for.
+   */
+  slowPeer?: { index: number; factor: number };
 }
 
 /** One measured row. */
@@ -38,10 +43,22 @@ export interface Row {
   units?: number;
   ioThreads?: number;
   writeBatch?: number;
-  /** 'threads': the I/O-thread comparison; 'auth': the handshake storm. Each has its own table. */
-  group?: 'threads' | 'auth';
+  /**
+   * 'threads': the I/O-thread comparison; 'auth': the handshake storm; 'tracing': the same cases
+   * with and without diagnostics_channel subscribers; 'balance': the balancing strategies over
+   * units of which one is slow. Each has its own table.
+   */
+  group?: 'threads' | 'auth' | 'tracing' | 'balance';
   authThreads?: number;
   busyPercent?: number;
+  /** Whether both processes had subscribers to every roletalk diagnostics channel (group 'tracing'). */
+  tracing?: boolean;
+  /** The destination's balancing strategy (group 'balance'). */
+  balance?: string;
+  /** Alternating slices of the run the row adds up, per setting (group 'tracing'). */
+  slices?: number;
+  /** Share (0..1) of the requests the slow unit answered (group 'balance'). */
+  slowShare?: number;
   /** Completed operations per second (throughput cases). */
   opsPerSec?: number;
   /** Megabytes (10^6 bytes) per second (stream cases). */
@@ -72,7 +89,7 @@ export interface ClientTask {
 }
 
 export interface CaseSpec {
-  name: 'rtt' | 'throughput' | 'messages' | 'broadcast' | 'survey' | 'stream' | 'burn' | 'handshakes';
+  name: 'rtt' | 'throughput' | 'messages' | 'broadcast' | 'survey' | 'stream' | 'burn' | 'handshakes' | 'balance';
   connections: number;
   window: number;
   payload: number;
@@ -83,4 +100,14 @@ export interface CaseSpec {
   bytes?: number;
   /** Microseconds of CPU each handler burns (burn). */
   burnMicros?: number;
+  /**
+   * Measure the case (rtt or throughput) twice, without and with no-op subscribers to every
+   * roletalk diagnostics channel in both processes, in alternating slices: two rows.
+   */
+  alternateTracing?: boolean;
+  /** The destination's balancing strategy, and the `delayed` requests' delay in ms (balance). */
+  balance?: 'round-robin' | 'least-pending' | 'p2c' | 'latency';
+  delayMs?: number;
+  /** The name of the slow unit, whose share of the requests is reported (balance). */
+  slowUnit?: string;
 }

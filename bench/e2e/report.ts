@@ -3,11 +3,14 @@ import path from 'node:path';
 import { environmentLine, type Environment } from '../env';
 import { barChart } from '../svg';
 import type { Row } from './messages';
+import { BALANCE_DELAY_MS, BALANCE_SLOW, type E2eGroup } from './suite';
 
 /** The saved result of one e2e run (bench/results/e2e.json). */
 export interface E2eResult {
   environment: Environment;
   quick: boolean;
+  /** The groups run (`--groups`); all when absent. */
+  groups?: E2eGroup[];
   rows: Row[];
 }
 
@@ -57,12 +60,28 @@ export function renderE2e(result: E2eResult, previous: E2eResult | undefined, ch
   const rows = result.rows.filter((r) => r.group === undefined);
   const threadRows = result.rows.filter((r) => r.group === 'threads');
   const authRows = result.rows.filter((r) => r.group === 'auth');
+  const tracingRows = result.rows.filter((r) => r.group === 'tracing');
+  const balanceRows = result.rows.filter((r) => r.group === 'balance');
+  const command = result.environment.command;
   const ours = rows.filter((r) => r.impl === 'roletalk');
   const out: string[] = [];
   out.push('## End to end: roletalk against raw `ws` and Moleculer');
   out.push('');
   out.push(environmentLine(result.environment) + (result.quick ? ' (quick run: short, noisy figures)' : ''));
   out.push('');
+  if (result.groups) out.push(`Only the groups ${result.groups.join(', ')} ran.`, '');
+  if (ours.length > 0) out.push(...mainTable(rows, ours, previous));
+  if (threadRows.length > 0) out.push(...threadsTable(threadRows), '');
+  if (authRows.length > 0) out.push(...authTable(authRows), '');
+  if (tracingRows.length > 0) out.push(...tracingTable(tracingRows, command), '');
+  if (balanceRows.length > 0) out.push(...balanceTable(balanceRows, command), '');
+  if (ours.length > 0) out.push(...charts(rows, ours, chartDir, chartLink));
+  return out.join('\n');
+}
+
+/** roletalk against the baselines, and the goals. */
+function mainTable(rows: Row[], ours: Row[], previous: E2eResult | undefined): string[] {
+  const out: string[] = [];
   out.push('Server and client in separate processes on 127.0.0.1. Latency is p50 / p99 / p99.9 of single requests');
   out.push('(one in flight); throughput is completions over wall time with `window` requests in flight. For latency');
   out.push('the ratio is ours/ws of time (lower is better); for everything else ours/ws of rate (higher is better).');
@@ -83,9 +102,12 @@ export function renderE2e(result: E2eResult, previous: E2eResult | undefined, ch
   out.push('');
   out.push(...goals(rows));
   out.push('');
-  if (threadRows.length > 0) out.push(...threadsTable(threadRows), '');
-  if (authRows.length > 0) out.push(...authTable(authRows), '');
+  return out;
+}
 
+/** Writes the charts of the main table next to the results; returns the links to them. */
+function charts(rows: Row[], ours: Row[], chartDir: string, chartLink: string): string[] {
+  const out: string[] = [];
   fs.mkdirSync(chartDir, { recursive: true });
   const charts: Array<[string, string]> = [];
   const plain = (r: Row): boolean => !r.ioThreads && !r.writeBatch;
@@ -141,7 +163,7 @@ export function renderE2e(result: E2eResult, previous: E2eResult | undefined, ch
     out.push(`![${name}](${chartLink}/${name})`);
     out.push('');
   }
-  return out.join('\n');
+  return out;
 }
 
 /** The issue's goals, stated plainly against this run's figures. */
@@ -208,4 +230,64 @@ function authTable(rows: Row[]): string[] {
     out.push(`| ${r.busyPercent ? `${r.busyPercent}% busy` : 'idle'} | ${r.authThreads} | ${(r.opsPerSec ?? 0).toLocaleString('en-US')} | ${fmtRatio(ratio(r, inline), false)} |`);
   }
   return out;
+}
+
+/** The cost of tracing: the same cases without and with diagnostics_channel subscribers. */
+function tracingTable(rows: Row[], command: string): string[] {
+  const slices = rows[0]?.slices ?? 1;
+  const out = [
+    '### Tracing cost (`node:diagnostics_channel` subscribers)',
+    '',
+    'The same roletalk cases without subscribers (tracing off) and with no-op subscribers (tracing on) in both',
+    'the client and the server process: the five channels of the TracingChannel `roletalk:request` and the plain',
+    'channels `roletalk:request:handled`, `:message`, `:connection:open`, `:connection:close`, `:handshake`,',
+    '`:stream:open` and `:stream:close`. roletalk builds nothing for a channel without subscribers. Both settings',
+    `run in the same processes, in ${slices} short slices each, ordered off, on, on, off, ... (so that other load on the`,
+    'machine falls on both alike). on/off is of time for latency (above 1: slower), of rate for throughput (below',
+    '1: slower).',
+    '',
+    '| case | tracing off | tracing on | on/off |',
+    '|---|---|---|---|',
+  ];
+  for (const off of rows.filter((r) => !r.tracing)) {
+    const on = rows.find((r) => r.tracing && r.case === off.case && r.connections === off.connections && r.window === off.window && r.payload === off.payload);
+    out.push(`| ${label({ ...off, units: 1 })} | ${fmt(off)} | ${fmt(on)} | ${fmtRatio(ratio(on, off), off.p50 !== undefined)} |`);
+  }
+  out.push('', `Command: \`${command}\``);
+  return out;
+}
+
+/** The balancing strategies over three units, one of them slow. */
+function balanceTable(rows: Row[], command: string): string[] {
+  const ms = (us: number | undefined): string => (us === undefined ? '–' : `${(us / 1000).toFixed(2)} ms`);
+  const rr = rows.find((r) => r.balance === 'round-robin');
+  const out = [
+    '### Balancing strategies (`peer.destination(name, { balance })`, one slow unit)',
+    '',
+    `Three units in one server process answer a request after a ${BALANCE_DELAY_MS} ms timer; one of them (the slow unit)`,
+    `after ${BALANCE_DELAY_MS * BALANCE_SLOW.factor} ms. The client keeps ${rows[0]?.window ?? 0} requests in flight for ${(rows[0]?.seconds ?? 0).toFixed(1)} s per strategy. p99 vs`,
+    'round-robin is of time (below 1: better). Every request the slow unit answers takes its full delay, so a p99',
+    'under that delay needs the slow unit to get under 1 % of the requests.',
+    '',
+    '| balance | p50 | p99 | requests/s | slow unit\'s share | p99 vs round-robin |',
+    '|---|---|---|---|---|---|',
+  ];
+  for (const r of rows) {
+    const vsRr = rr?.p99 && r.p99 !== undefined ? `${(r.p99 / rr.p99).toFixed(2)}x` : '–';
+    out.push(`| ${r.balance} | ${ms(r.p50)} | ${ms(r.p99)} | ${(r.opsPerSec ?? 0).toLocaleString('en-US')} | ${((r.slowShare ?? 0) * 100).toFixed(1)} % | ${vsRr} |`);
+  }
+  out.push('', ...balanceGoal(rows), '', `Command: \`${command}\``);
+  return out;
+}
+
+/** The goal of 'latency': the slow unit under 10 % of the requests, and p99 at most half of round-robin's. */
+export function balanceGoal(rows: Row[]): string[] {
+  const latency = rows.find((r) => r.group === 'balance' && r.balance === 'latency');
+  const rr = rows.find((r) => r.group === 'balance' && r.balance === 'round-robin');
+  const text = "Goal: with 'latency' the slow unit gets under 10 % of the requests and p99 is at most 0.5x round-robin's";
+  if (latency?.p99 === undefined || rr?.p99 === undefined || rr.p99 === 0) return [`${text}: not measured in this run.`];
+  const share = latency.slowShare ?? 0;
+  const p99 = latency.p99 / rr.p99;
+  const met = share < 0.1 && p99 <= 0.5;
+  return [`${text}: **${(share * 100).toFixed(1)} %** and **${p99.toFixed(2)}x**, ${met ? 'met' : '**not met**'}.`];
 }

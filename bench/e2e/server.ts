@@ -1,6 +1,7 @@
 import { WebSocketServer } from 'ws';
 import { Peer } from '../../src';
 import type { ServerOptions, ServerReady } from './messages';
+import { setTracing } from './tracing';
 
 /**
  * A bench server process: roletalk peers serving the `bench` role, a raw `ws` echo server with
@@ -8,7 +9,10 @@ import type { ServerOptions, ServerReady } from './messages';
  *
  * Duties: `echo` request (replies with what it got), `burn` request (spins for N µs first),
  * `sink` message (counted; `count` request returns and resets the count), `upload` readable
- * (consumes and reports bytes), `download` writable (writes N bytes in 64 KiB chunks).
+ * (consumes and reports bytes), `download` writable (writes N bytes in 64 KiB chunks), `delayed`
+ * request (answers null after a timer of N ms; `slowPeer.factor` times N on the peer at
+ * `slowPeer.index`), `tracing` request (true: no-op subscribers to every roletalk diagnostics
+ * channel in this process; false: none).
  */
 
 const CHUNK = Buffer.alloc(64 * 1024, 0x5a);
@@ -31,6 +35,12 @@ async function roletalk(options: ServerOptions): Promise<string[]> {
     let sunk = 0;
     const role = peer.role('bench');
     role.onRequest('echo', (ctx) => ctx.data);
+    const delayFactor = options.slowPeer?.index === i ? options.slowPeer.factor : 1;
+    role.onRequest('delayed', (ctx) => new Promise((resolve) => setTimeout(resolve, (ctx.data as number) * delayFactor, null)));
+    role.onRequest('tracing', (ctx) => {
+      setTracing(ctx.data === true);
+      return null;
+    });
     role.onRequest('burn', (ctx) => {
       burn(ctx.data as number);
       return null;

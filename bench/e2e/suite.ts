@@ -3,6 +3,22 @@ import path from 'node:path';
 import type { CaseSpec, ClientTask, Row, ServerOptions, ServerReady } from './messages';
 
 /**
+ * The groups of cases, each with its own table in BENCHMARKS.md (`--groups` picks some):
+ * requests (against the baselines), threads (I/O threads), batch (write batching), auth (the
+ * handshake storm), fanout (broadcast and survey), tracing (diagnostics_channel subscribers off
+ * and on), balance (balancing strategies with one slow unit).
+ */
+export const E2E_GROUPS = ['requests', 'threads', 'batch', 'auth', 'fanout', 'tracing', 'balance'] as const;
+export type E2eGroup = (typeof E2E_GROUPS)[number];
+
+/** The balancing strategies compared, in the order of the table. */
+export const BALANCE_CASES = ['round-robin', 'least-pending', 'p2c', 'latency'] as const;
+
+/** The fast units answer `delayed` after 1 ms, the slow one (the last of three) 30 times later. */
+export const BALANCE_DELAY_MS = 1;
+export const BALANCE_SLOW = { index: 2, factor: 30 };
+
+/**
  * The end-to-end suite: bench servers in their own processes, the client in another, so the
  * two cores of the machine are used as in production. Every case runs for roletalk and for
  * the raw `ws` baseline in the same run; request cases also for Moleculer.
@@ -23,6 +39,8 @@ export interface E2eOptions {
   /** writeBatch.frames settings to compare with the default (1: every frame on its own). */
   writeBatches: number[];
   baselines: boolean;
+  /** The groups to run (all when undefined); a mesh run is the requests group only. */
+  groups?: readonly E2eGroup[];
   log: (line: string) => void;
 }
 
@@ -66,7 +84,12 @@ export function describe(row: Row): string {
   const io =
     (row.ioThreads ? ` io=${row.ioThreads}` : '') +
     (row.writeBatch ? ` batch=${row.writeBatch}` : '') +
-    (row.group === 'auth' ? ` authThreads=${row.authThreads} busy=${row.busyPercent}%` : '');
+    (row.group === 'auth' ? ` authThreads=${row.authThreads} busy=${row.busyPercent}%` : '') +
+    (row.group === 'tracing' ? ` tracing=${row.tracing ? 'on' : 'off'}` : '');
+  if (row.group === 'balance') {
+    const ms = (us: number | undefined): string => `${((us ?? 0) / 1000).toFixed(2)} ms`;
+    return `${row.impl.padEnd(9)} balance ${String(row.balance).padEnd(13)} win=${row.window} units=${row.units}  p50 ${ms(row.p50)}  p99 ${ms(row.p99)}  ${row.opsPerSec?.toLocaleString('en-US')} req/s  slow unit ${((row.slowShare ?? 0) * 100).toFixed(1)} %`;
+  }
   if (row.p50 !== undefined) return `${what}${io}  p50 ${row.p50} µs  p99 ${row.p99} µs  p99.9 ${row.p999} µs`;
   if (row.mbPerSec !== undefined) return `${what}${io}  ${row.mbPerSec} MB/s`;
   return `${what}${io}  ${row.opsPerSec?.toLocaleString('en-US')} ops/s${row.units && row.units > 1 ? ` (${row.units} units)` : ''}`;
@@ -104,6 +127,28 @@ function threadCases(options: E2eOptions): CaseSpec[] {
   return cases;
 }
 
+/** The cases measured with tracing subscribers off and on: RTT and pipelined 64 B, 1 connection. */
+function tracingCases(options: E2eOptions): CaseSpec[] {
+  return [
+    { name: 'rtt', connections: 1, window: 1, payload: 64, count: options.quick ? 1000 : 5000, alternateTracing: true },
+    { name: 'throughput', connections: 1, window: 64, payload: 64, seconds: options.quick ? 0.8 : 3, alternateTracing: true },
+  ];
+}
+
+/** One case per balancing strategy: 32 `delayed` requests in flight over three units, one slow. */
+function balanceCases(options: E2eOptions): CaseSpec[] {
+  return BALANCE_CASES.map((balance) => ({
+    name: 'balance' as const,
+    connections: 1,
+    window: 32,
+    payload: 0,
+    seconds: options.quick ? 1 : 3,
+    balance,
+    delayMs: BALANCE_DELAY_MS,
+    slowUnit: `bench-${BALANCE_SLOW.index}`,
+  }));
+}
+
 function fanoutCases(options: E2eOptions): CaseSpec[] {
   return [
     { name: 'broadcast', connections: 1, window: 1, payload: 64, count: options.quick ? 10000 : 100000 },
@@ -113,6 +158,7 @@ function fanoutCases(options: E2eOptions): CaseSpec[] {
 
 export async function runE2e(options: E2eOptions): Promise<Row[]> {
   const rows: Row[] = [];
+  const wanted = (group: E2eGroup): boolean => options.groups === undefined || options.groups.includes(group);
   if (options.mesh !== null) {
     // Against bench peers started elsewhere: roletalk only, one row set per run.
     rows.push(...(await runClient({ kind: 'run', impl: 'roletalk', addresses: options.mesh, cases: requestCases(options, 'roletalk'), ioThreads: 0 }, options.log)));
@@ -124,7 +170,7 @@ export async function runE2e(options: E2eOptions): Promise<Row[]> {
     options.log('Moleculer baseline skipped: the moleculer package is not installed (npm install moleculer to include it)');
     impls.splice(impls.indexOf('moleculer'), 1);
   }
-  for (const impl of impls) {
+  for (const impl of wanted('requests') ? impls : []) {
     const server = await startServer({ impl, peers: 1, ioThreads: 0, port: 0 });
     try {
       const cases = requestCases(options, impl);
@@ -134,7 +180,7 @@ export async function runE2e(options: E2eOptions): Promise<Row[]> {
     }
   }
   // I/O threads on the serving side, whose handlers may keep its main thread busy.
-  for (const ioThreads of options.mesh === null ? options.ioThreads : []) {
+  for (const ioThreads of wanted('threads') ? options.ioThreads : []) {
     const server = await startServer({ impl: 'roletalk', peers: 1, ioThreads, port: 0 });
     try {
       const task = { kind: 'run', impl: 'roletalk', addresses: server.addresses, cases: threadCases(options), ioThreads: 0, serverIoThreads: ioThreads } as const;
@@ -144,7 +190,7 @@ export async function runE2e(options: E2eOptions): Promise<Row[]> {
     }
   }
   // The effect of write batching: the same cases with other batch sizes (1: no batching).
-  for (const writeBatch of options.mesh === null ? options.writeBatches : []) {
+  for (const writeBatch of wanted('batch') ? options.writeBatches : []) {
     const server = await startServer({ impl: 'roletalk', peers: 1, ioThreads: 0, port: 0, writeBatch });
     try {
       const cases = requestCases(options, 'roletalk').filter((c) => c.name === 'throughput' && c.payload === 64 && c.connections === 1);
@@ -154,7 +200,7 @@ export async function runE2e(options: E2eOptions): Promise<Row[]> {
     }
   }
   // A storm of keyed handshakes, with the HMACs inline or in a pool, on an idle or busy server.
-  for (const authThreads of options.mesh === null ? options.authThreads : []) {
+  for (const authThreads of wanted('auth') ? options.authThreads : []) {
     for (const busyPercent of [0, 80]) {
       const key = 'bench-secret';
       const server = await startServer({ impl: 'roletalk', peers: 1, ioThreads: 0, port: 0, key, authThreads, busyPercent });
@@ -167,10 +213,28 @@ export async function runE2e(options: E2eOptions): Promise<Row[]> {
       }
     }
   }
-  for (const impl of options.baselines ? (['roletalk', 'ws'] as const) : (['roletalk'] as const)) {
+  for (const impl of !wanted('fanout') ? [] : options.baselines ? (['roletalk', 'ws'] as const) : (['roletalk'] as const)) {
     const server = await startServer({ impl, peers: options.units, ioThreads: 0, port: 0 });
     try {
       rows.push(...(await runClient({ kind: 'run', impl, addresses: server.addresses, cases: fanoutCases(options), ioThreads: 0 }, options.log)));
+    } finally {
+      server.child.kill();
+    }
+  }
+  if (wanted('tracing')) {
+    // Both settings in one pair of processes: the client turns subscribers on and off in itself
+    // and in the server (the `tracing` request) between slices of each case.
+    const server = await startServer({ impl: 'roletalk', peers: 1, ioThreads: 0, port: 0 });
+    try {
+      rows.push(...(await runClient({ kind: 'run', impl: 'roletalk', addresses: server.addresses, cases: tracingCases(options), ioThreads: 0 }, options.log)));
+    } finally {
+      server.child.kill();
+    }
+  }
+  if (wanted('balance')) {
+    const server = await startServer({ impl: 'roletalk', peers: 3, ioThreads: 0, port: 0, slowPeer: BALANCE_SLOW });
+    try {
+      rows.push(...(await runClient({ kind: 'run', impl: 'roletalk', addresses: server.addresses, cases: balanceCases(options), ioThreads: 0 }, options.log)));
     } finally {
       server.child.kill();
     }

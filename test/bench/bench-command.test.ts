@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { groupList } from '../../bench/run';
 
 // Proves the benchmark commands work (not what they measure): `npm run bench -- --quick` and a
 // `--mesh` run against bench peers started by `roletalk-bench serve`.
@@ -15,15 +16,30 @@ const benchDir = path.join(root, 'build', 'bench');
 
 test('bench --quick runs every case against the baselines and writes the report', async () => {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'roletalk-bench-'));
-  await run(process.execPath, [path.join(benchDir, 'run.js'), '--quick', '--out', out], { cwd: root, timeout: 120_000 });
-  const result = JSON.parse(fs.readFileSync(path.join(out, 'e2e.json'), 'utf8')) as { rows: Array<{ impl: string; case: string }> };
+  // 95 s measured on a 2-core machine at load 15 (the tracing and balance groups some 15 s of it).
+  await run(process.execPath, [path.join(benchDir, 'run.js'), '--quick', '--out', out], { cwd: root, timeout: 180_000 });
+  const result = JSON.parse(fs.readFileSync(path.join(out, 'e2e.json'), 'utf8')) as {
+    rows: Array<{ impl: string; case: string; group?: string; tracing?: boolean; balance?: string; slowShare?: number }>;
+  };
   for (const impl of ['roletalk', 'ws', 'moleculer']) assert.ok(result.rows.some((r) => r.impl === impl), impl);
   for (const kind of ['rtt', 'throughput', 'messages', 'stream', 'broadcast', 'survey']) {
     assert.ok(result.rows.some((r) => r.impl === 'roletalk' && r.case === kind), kind);
   }
+  for (const kind of ['rtt', 'throughput']) {
+    for (const tracing of [false, true]) {
+      assert.ok(result.rows.some((r) => r.group === 'tracing' && r.case === kind && r.tracing === tracing), `${kind} tracing ${tracing}`);
+    }
+  }
+  for (const balance of ['round-robin', 'least-pending', 'p2c', 'latency']) {
+    const row = result.rows.find((r) => r.group === 'balance' && r.balance === balance);
+    assert.ok(row && typeof row.slowShare === 'number', balance);
+  }
   const report = fs.readFileSync(path.join(out, 'BENCHMARKS.md'), 'utf8');
   assert.match(report, /\| rtt, 1 conn, 64 B \|/);
   assert.match(report, /Goals \(figures from this run\)/);
+  assert.match(report, /\| case \| tracing off \| tracing on \| on\/off \|/);
+  assert.match(report, /\| latency \| [\d.]+ ms \|/);
+  assert.match(report, /Goal: with 'latency' the slow unit gets under 10 %.*(met|not met)/);
   assert.ok(fs.existsSync(path.join(out, 'e2e-latency.svg')));
   fs.rmSync(out, { recursive: true, force: true });
 });
@@ -50,4 +66,12 @@ test('bench --mesh measures bench peers started with roletalk-bench serve', asyn
   } finally {
     server.kill();
   }
+});
+
+test('--groups picks e2e groups and refuses unknown ones', async () => {
+  assert.equal(groupList(undefined), undefined);
+  assert.deepEqual(groupList('tracing, balance'), ['tracing', 'balance']);
+  assert.throws(() => groupList('tracing,nope'), /--groups/);
+  assert.throws(() => groupList(true), /--groups/);
+  await assert.rejects(run(process.execPath, [path.join(benchDir, 'run.js'), '--only', 'e2e', '--groups', 'nope', '--out', os.tmpdir()], { cwd: root }), /--groups/);
 });
