@@ -21,6 +21,7 @@ import { Dialer, SELF_DIAL } from './dialer';
 import { Discovery, type DiscoverySpec } from './discovery';
 import { Dispatcher } from './dispatcher';
 import { driveHandshake } from './handshake-driver';
+import type { Limits } from './limits';
 import { RemotePeer, type RemoteHost } from './remote-peer';
 import { PeerMiddleware, type RoleRoutes } from './routes';
 import { Counters, peerStats, type PeerStats } from './stats';
@@ -42,6 +43,7 @@ export interface EngineConfig {
   writeBatch: WriteBatch;
   advertise: string | boolean;
   ioThreads: number;
+  limits: Limits;
 }
 
 /** What the engine tells the public API (api/Peer turns these into objects and events). */
@@ -87,6 +89,7 @@ export class PeerEngine implements RemoteHost {
   readonly roles = new Map<string, RoleRoutes>();
   readonly middleware = new PeerMiddleware();
   readonly remotes = new Map<string, RemotePeer>();
+  readonly limits: Readonly<Limits>;
   /** The bound port after `listen`. */
   port: number | undefined;
   /** What the remotes that are gone had counted, so that totals only grow. */
@@ -129,6 +132,7 @@ export class PeerEngine implements RemoteHost {
     this.hmacPool = config.authThreads > 0 ? new HmacPool(config.authThreads) : undefined;
     this.hmac = config.hmac ?? this.hmacPool?.hmac ?? hmacInline;
     this.advertise = config.advertise;
+    this.limits = config.limits;
     this.encoder = new FrameEncoder(config.pool);
     this.wsTransport = new WsTransport(this.encoder.pool, config.heartbeat, config.writeBatch);
     this.transport =
