@@ -133,10 +133,13 @@ export class PeerEngine implements RemoteHost {
     this.hmac = config.hmac ?? this.hmacPool?.hmac ?? hmacInline;
     this.advertise = config.advertise;
     this.limits = config.limits;
-    this.encoder = new FrameEncoder(config.pool);
-    this.wsTransport = new WsTransport(this.encoder.pool, config.heartbeat, config.writeBatch);
+    const maxPayload = config.limits.maxPayload;
+    this.encoder = new FrameEncoder(config.pool, maxPayload);
+    this.wsTransport = new WsTransport(this.encoder.pool, config.heartbeat, config.writeBatch, maxPayload);
     this.transport =
-      config.ioThreads > 0 ? new ThreadedTransport(config.ioThreads, this.encoder.pool, config.heartbeat, config.writeBatch) : this.wsTransport;
+      config.ioThreads > 0
+        ? new ThreadedTransport(config.ioThreads, this.encoder.pool, config.heartbeat, config.writeBatch, maxPayload)
+        : this.wsTransport;
     this.dispatcher = new Dispatcher(this);
     const engine = this;
     this.acquaintance = new Acquaintance({

@@ -222,6 +222,11 @@ export class RemotePeer {
    */
   openStream(stream: StreamReader | StreamWriter, role: string, event: string, data: unknown, timeout: number): void {
     const type = stream instanceof StreamReader ? FrameType.REQUEST_READABLE : FrameType.REQUEST_WRITABLE;
+    const refused = this.host.encoder.fits(role, event, data);
+    if (refused !== undefined) {
+      process.nextTick(() => stream.destroy(refused));
+      return;
+    }
     const conn = this.pick();
     if (conn === undefined) {
       process.nextTick(() => stream.destroy(new UnitClosedError(this.id)));

@@ -2,11 +2,15 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   InvalidArgumentError,
+  PayloadTooLargeError,
   Peer,
+  type Context,
   type PeerOptions,
+  type Unit,
 } from '../../src';
 import { DEFAULT_LIMITS } from '../../src/engine/limits';
-import { closeAll } from '../helpers/peers';
+import { closeAll, connectedPair, eventually, listeningPeer, newPeer, rejectionOf, urlOf, waitFor, within, RawServer } from '../helpers/peers';
+import { RawPeer } from '../helpers/raw-peer';
 
 // The limits of the options maxPayload, maxPendingHandshakes, maxInFlight and maxStreams: each
 // breach is a typed error at the call or the close of that one connection with a reason, and a
@@ -16,6 +20,19 @@ import { closeAll } from '../helpers/peers';
 after(closeAll);
 
 const KiB = 1024;
+
+/** Serves, on role `svc`: `echo` (the data back), `size` (the data's length), `big` (that many bytes). */
+function serve(peer: Peer): void {
+  const role = peer.role('svc');
+  role.onRequest('echo', (ctx: Context) => ctx.data);
+  role.onRequest('size', (ctx: Context) => (ctx.data as Buffer).length);
+  role.onRequest('big', (ctx: Context) => Buffer.alloc(ctx.data as number));
+}
+
+async function echoes(unit: Unit, what: string): Promise<void> {
+  const ctx = await within(unit.request('svc', 'echo', what), 3000, `a request to ${what}`);
+  assert.equal(ctx.data, what);
+}
 
 test('bad limit values throw InvalidArgumentError naming the option; defaults apply', () => {
   const bad: Array<[string, unknown]> = [
@@ -42,4 +59,95 @@ test('bad limit values throw InvalidArgumentError naming the option; defaults ap
   assert.deepEqual(DEFAULT_LIMITS, { maxPayload: 16 * 1024 * KiB, maxPendingHandshakes: 4096, maxInFlight: 65536, maxStreams: 1024 });
   const custom = new Peer({ ioThreads: 0, maxPayload: 128 * KiB, maxPendingHandshakes: 1, maxInFlight: 1, maxStreams: 65535 });
   assert.deepEqual({ ...custom.engine.limits }, { maxPayload: 128 * KiB, maxPendingHandshakes: 1, maxInFlight: 1, maxStreams: 65535 });
+});
+
+test('maxPayload: a frame above it closes only that connection with 1009; the unit reports it and a bystander unit keeps working', async () => {
+  const server = await listeningPeer({ name: 'server', maxPayload: 256 * KiB });
+  serve(server);
+  const victim = newPeer({ name: 'victim' });
+  const bystander = newPeer({ name: 'bystander' });
+  const victimRemote = waitFor<[Unit]>(server, 'unit', 3000, (u) => u.name === 'victim');
+  const { unit } = await victim.connect(urlOf(server), { permanent: false });
+  const remote = (await victimRemote)[0];
+  const { unit: other } = await bystander.connect(urlOf(server), { permanent: false });
+
+  // Within the limit: fine, both ways.
+  assert.equal((await unit.request('svc', 'size', Buffer.alloc(200 * KiB))).data, 200 * KiB);
+  const conn = remote.connections[0]!;
+  const serverSaw = waitFor<[number, string]>(conn, 'close');
+  const serverLost = waitFor(remote, 'close');
+  const clientSaw = waitFor<[number, string]>(unit.connections[0]!, 'close');
+  // The victim's own limit is the default (16 MiB): it sends, the server refuses.
+  const answer = rejectionOf(unit.request('svc', 'size', Buffer.alloc(300 * KiB)));
+  const [code, reason] = await serverSaw;
+  assert.equal(code, 1009);
+  assert.match(reason, /maxPayload/);
+  await serverLost;
+  assert.equal((await clientSaw)[0], 1009);
+  // Its only connection is gone: the request fails as the unit closes.
+  assert.equal((await answer).code, 'RT_ERR_UNIT_CLOSED');
+
+  await echoes(other, 'still here');
+  assert.equal((await other.request('svc', 'size', Buffer.alloc(250 * KiB))).data, 250 * KiB);
+});
+
+test('maxPayload default: 17 MiB from a remote closes the connection with 1009 (a 50 MiB message used to pass)', async () => {
+  const server = await listeningPeer({ name: 'server' });
+  serve(server);
+  const bystander = newPeer({ name: 'bystander' });
+  const { unit: other } = await bystander.connect(urlOf(server), { permanent: false });
+  // A raw client with no limit of its own does the handshake, then sends one large MESSAGE.
+  const raw = await RawPeer.connect(urlOf(server), { id: 'abcdefabcdefabcdefabcdefabcdef01' });
+  const big = Buffer.alloc(17 * 1024 * KiB);
+  big[0] = 100; // MESSAGE; what follows does not matter, the size is refused first
+  raw.send(big);
+  assert.equal((await raw.waitClose()).code, 1009);
+  await echoes(other, 'unaffected');
+});
+
+test('maxPayload on the dialing side: a remote frame above it closes the dialed connection with 1009', async () => {
+  const raw = await RawServer.start({ roles: ['svc'] });
+  const client = newPeer({ name: 'client', maxPayload: 128 * KiB });
+  const { unit } = await client.connect(raw.url, { permanent: false });
+  await eventually(() => raw.sockets.length === 1);
+  const closed = waitFor<[number, string]>(unit.connections[0]!, 'close');
+  const lost = waitFor(unit, 'close');
+  raw.sockets[0]!.send(Buffer.alloc(129 * KiB, 100));
+  const [code, reason] = await closed;
+  assert.equal(code, 1009);
+  assert.match(reason, /maxPayload/);
+  await lost;
+});
+
+test('maxPayload on the sending side: a call whose frame would be larger throws RT_ERR_PAYLOAD_TOO_LARGE and sends nothing', async () => {
+  const { client, unit } = await connectedPair({
+    client: { maxPayload: 256 * KiB },
+    server: { maxPayload: 256 * KiB },
+    setup: (server) => {
+      serve(server);
+      server.role('svc').onWritable('feed', () => 'ok');
+    },
+  });
+  const big = Buffer.alloc(300 * KiB);
+  const isTooLarge = (err: unknown): boolean =>
+    err instanceof PayloadTooLargeError && err.code === 'RT_ERR_PAYLOAD_TOO_LARGE' && err.limit === 256 * KiB && err.size > 300 * KiB;
+  assert.throws(() => unit.request('svc', 'size', big), isTooLarge);
+  assert.throws(() => unit.send('svc', 'note', big), isTooLarge);
+  assert.throws(() => unit.request('svc', 'echo', 'x'.repeat(300 * KiB)), isTooLarge);
+  assert.throws(() => unit.request('svc', 'echo', { blob: 'é'.repeat(200 * KiB) }), isTooLarge);
+  assert.equal(unit.pending.size, 0);
+  // A stream request too large: the stream is destroyed with the error, nothing is registered.
+  const stream = client.destination('svc').Readable({ event: 'feed', unit }, big);
+  const [err] = await waitFor<[Error]>(stream, 'error');
+  assert.ok(isTooLarge(err), String(err));
+  assert.equal(unit.streams.openCount, 0);
+  // A response too large becomes a REJECT saying so, the connection untouched.
+  const refused = await rejectionOf(unit.request('svc', 'big', 300 * KiB));
+  assert.equal(refused.code, 'RT_ERR_REJECTED');
+  assert.match(refused.message, /maxPayload/);
+  // The limit itself passes, and the connection is the same one.
+  const conn = unit.connections[0]!;
+  assert.equal((await unit.request('svc', 'size', Buffer.alloc(255 * KiB))).data, 255 * KiB);
+  assert.equal(((await unit.request('svc', 'big', 255 * KiB)).data as Buffer).length, 255 * KiB);
+  assert.equal(unit.connections[0], conn);
 });
