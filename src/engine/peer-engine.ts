@@ -90,6 +90,8 @@ export class PeerEngine implements RemoteHost {
   readonly middleware = new PeerMiddleware();
   readonly remotes = new Map<string, RemotePeer>();
   readonly limits: Readonly<Limits>;
+  /** Inbound connections in their handshake now, and those refused for `maxPendingHandshakes`. */
+  readonly handshakeStats = { pending: 0, refused: 0 };
   /** The bound port after `listen`. */
   port: number | undefined;
   /** What the remotes that are gone had counted, so that totals only grow. */
@@ -249,8 +251,29 @@ export class PeerEngine implements RemoteHost {
   }
 
   private readonly inbound = (conn: Connection): void => {
-    this.runHandshake(conn, undefined).catch(() => {});
+    const stats = this.handshakeStats;
+    if (stats.pending >= this.limits.maxPendingHandshakes) {
+      this.refuse(conn);
+      return;
+    }
+    stats.pending++;
+    const done = (): void => {
+      stats.pending--;
+    };
+    this.runHandshake(conn, undefined).then(done, done);
   };
+
+  /**
+   * `maxPendingHandshakes` inbound connections are in their handshake: close this one at once
+   * with 1013 (try again later), and drop it a moment later if the remote does not complete the
+   * close, so that a flood never holds more than a second's worth of refused sockets.
+   */
+  private refuse(conn: Connection): void {
+    this.handshakeStats.refused++;
+    conn.onFrame = () => {};
+    conn.close(CloseCode.TRY_AGAIN_LATER, 'Too many pending handshakes, try again later');
+    setTimeout(() => conn.terminate(), 1000).unref();
+  }
 
   // ---- dialing ------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ import {
   type Unit,
 } from '../../src';
 import { DEFAULT_LIMITS } from '../../src/engine/limits';
-import { closeAll, connectedPair, eventually, listeningPeer, newPeer, rejectionOf, urlOf, waitFor, within, RawServer } from '../helpers/peers';
+import { closeAll, connectedPair, eventually, listeningPeer, newPeer, rejectionOf, urlOf, waitFor, within, RawServer, RawSocket } from '../helpers/peers';
 import { RawPeer } from '../helpers/raw-peer';
 
 // The limits of the options maxPayload, maxPendingHandshakes, maxInFlight and maxStreams: each
@@ -150,4 +150,40 @@ test('maxPayload on the sending side: a call whose frame would be larger throws 
   assert.equal((await unit.request('svc', 'size', Buffer.alloc(255 * KiB))).data, 255 * KiB);
   assert.equal(((await unit.request('svc', 'big', 255 * KiB)).data as Buffer).length, 255 * KiB);
   assert.equal(unit.connections[0], conn);
+});
+
+test('maxPendingHandshakes: a flood of sockets that never handshake is capped, the rest closed at once with 1013; units are unaffected', async () => {
+  const server = await listeningPeer({ name: 'server', maxPendingHandshakes: 3 });
+  serve(server);
+  const bystander = newPeer({ name: 'bystander' });
+  const { unit: other } = await bystander.connect(urlOf(server), { permanent: false });
+  const stats = server.engine.handshakeStats;
+  // The dialer is done once it has the server's CONFIRMED; the server, once it has the dialer's.
+  await eventually(() => stats.pending === 0);
+  assert.equal(stats.refused, 0);
+
+  const flood = await Promise.all(Array.from({ length: 20 }, () => RawSocket.open(urlOf(server))));
+  await eventually(() => stats.pending + stats.refused === 20, 3000, 'every socket seen');
+  assert.equal(stats.pending, 3);
+  assert.equal(stats.refused, 17);
+  await eventually(() => flood.filter((s) => s.closed !== undefined).length === 17, 3000, 'the refusals');
+  for (const s of flood.filter((s) => s.closed !== undefined)) {
+    assert.equal(s.closed!.code, 1013);
+    assert.match(s.closed!.reason, /try again later/);
+  }
+  // The three pending ones got our CONFIRMED and are still waiting for theirs.
+  const pending = flood.filter((s) => s.closed === undefined);
+  assert.equal(pending.length, 3);
+  for (const s of pending) assert.equal(s.frames[0]![0], 3);
+
+  await echoes(other, 'during the flood');
+  // A real peer is refused while the limit is reached...
+  const late = newPeer({ name: 'late' });
+  await rejectionOf(late.connect(urlOf(server), { permanent: false }));
+  // ...and accepted once the pending sockets go.
+  for (const s of pending) s.close();
+  await eventually(() => stats.pending === 0, 3000, 'the pending handshakes ended');
+  const { unit } = await late.connect(urlOf(server), { permanent: false });
+  await echoes(unit, 'after the flood');
+  await echoes(other, 'after the flood');
 });
