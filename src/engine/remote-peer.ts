@@ -8,6 +8,7 @@ import {
   AbortError,
   CloseCode,
   ConnectionLostError,
+  OverloadedError,
   ProtocolError,
   RejectedError,
   RequestTimeoutError,
@@ -20,6 +21,7 @@ import type { StreamWriter } from '../streams/writer';
 import { Context, type UnitFace } from './context';
 import type { Dispatcher } from './dispatcher';
 import { IncomingRequests } from './incoming';
+import type { Limits } from './limits';
 import type { PendingRequest, RequestOptions } from './pending';
 import { StreamRegistry } from './stream-registry';
 import { PeakEwma } from './balancer';
@@ -32,6 +34,8 @@ export interface RemoteHost {
   readonly encoder: FrameEncoder;
   readonly dispatcher: Dispatcher;
   readonly acquaintance: { receive(frame: AcquaintFrame): void };
+  /** maxInFlight and maxStreams, checked when a request or a stream starts. */
+  readonly limits: Readonly<Limits>;
   /** A frame we cannot handle: close that one connection with the reason. */
   protocolError(remote: RemotePeer, conn: Connection, error: RoletalkError): void;
   /** The remote's active roles changed (a ROLES round). */
@@ -129,6 +133,10 @@ export class RemotePeer {
     const { timeout, signal, idempotent = false } = options;
     const sentAt = performance.now();
     if (signal?.aborted) return Promise.reject(this.failure(new AbortError(signal.reason), role, event, sentAt));
+    const { maxInFlight } = this.host.limits;
+    if (this.pending.size >= maxInFlight) {
+      return Promise.reject(this.failure(new OverloadedError('maxInFlight', maxInFlight), role, event, sentAt));
+    }
     const conn = this.pick();
     if (conn === undefined) return Promise.reject(this.failure(new UnitClosedError(this.id), role, event, sentAt));
     const corr = this.takeCorrelation();
@@ -222,7 +230,9 @@ export class RemotePeer {
    */
   openStream(stream: StreamReader | StreamWriter, role: string, event: string, data: unknown, timeout: number): void {
     const type = stream instanceof StreamReader ? FrameType.REQUEST_READABLE : FrameType.REQUEST_WRITABLE;
-    const refused = this.host.encoder.fits(role, event, data);
+    const { maxStreams } = this.host.limits;
+    const refused =
+      this.streams.openCount >= maxStreams ? new OverloadedError('maxStreams', maxStreams) : this.host.encoder.fits(role, event, data);
     if (refused !== undefined) {
       process.nextTick(() => stream.destroy(refused));
       return;

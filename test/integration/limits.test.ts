@@ -2,10 +2,13 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   InvalidArgumentError,
+  OverloadedError,
   PayloadTooLargeError,
   Peer,
+  StreamError,
   type Context,
   type PeerOptions,
+  type RoletalkError,
   type Unit,
 } from '../../src';
 import { DEFAULT_LIMITS } from '../../src/engine/limits';
@@ -186,4 +189,112 @@ test('maxPendingHandshakes: a flood of sockets that never handshake is capped, t
   const { unit } = await late.connect(urlOf(server), { permanent: false });
   await echoes(unit, 'after the flood');
   await echoes(other, 'after the flood');
+});
+
+test('maxInFlight: beyond it a request fails at once with RT_ERR_OVERLOADED; other units and later requests are unaffected', async () => {
+  const slow = await listeningPeer({ name: 'slow' });
+  const fast = await listeningPeer({ name: 'fast' });
+  serve(fast);
+  const held: Array<() => void> = [];
+  slow.role('svc').onRequest('hold', () => new Promise<string>((resolve) => held.push(() => resolve('done'))));
+  serve(slow);
+  const client = newPeer({ name: 'client', maxInFlight: 4 });
+  const { unit } = await client.connect(urlOf(slow), { permanent: false });
+  const { unit: other } = await client.connect(urlOf(fast), { permanent: false });
+
+  const first = Array.from({ length: 4 }, () => unit.request('svc', 'hold'));
+  const err = await within(rejectionOf(unit.request('svc', 'hold')), 500, 'the refusal');
+  assert.ok(err instanceof OverloadedError, String(err));
+  assert.equal(err.code, 'RT_ERR_OVERLOADED');
+  assert.equal((err as OverloadedError).limit, 'maxInFlight');
+  assert.match(err.message, /maxInFlight 4/);
+  assert.equal((err as RoletalkError).ctx?.event, 'hold');
+  assert.equal(unit.pending.size, 4);
+  // Per unit: the other unit is not limited by this one's requests.
+  await Promise.all(Array.from({ length: 4 }, (_, i) => echoes(other, `fast ${i}`)));
+  await eventually(() => held.length === 4);
+  for (const release of held.splice(0)) release();
+  for (const ctx of await Promise.all(first)) assert.equal(ctx.data, 'done');
+  await echoes(unit, 'room again');
+});
+
+test('maxStreams on the opening side: beyond it the stream is destroyed with RT_ERR_OVERLOADED; other units unaffected', async () => {
+  const a = await listeningPeer({ name: 'a' });
+  const b = await listeningPeer({ name: 'b' });
+  for (const p of [a, b]) {
+    // A stream that stays open until the reader goes.
+    p.role('svc').onWritable('feed', (ctx: Context) => {
+      ctx.writable!.on('error', () => {}).write('hello');
+      return 'ok';
+    });
+  }
+  const client = newPeer({ name: 'client', maxStreams: 2 });
+  const { unit } = await client.connect(urlOf(a), { permanent: false });
+  const { unit: other } = await client.connect(urlOf(b), { permanent: false });
+  const dest = client.destination('svc');
+  const open = async (to: Unit): Promise<ReturnType<typeof dest.Readable>> => {
+    const stream = dest.Readable({ event: 'feed', unit: to });
+    // Still open when the test ends and the peers close.
+    stream.on('error', () => {});
+    await waitFor(stream, 'ready');
+    return stream;
+  };
+  const s1 = await open(unit);
+  await open(unit);
+  const third = dest.Readable({ event: 'feed', unit });
+  const [err] = await waitFor<[Error & { code?: string }]>(third, 'error');
+  assert.ok(err instanceof OverloadedError, String(err));
+  assert.match(err.message, /maxStreams 2/);
+  assert.equal(unit.streams.openCount, 2);
+  // Another unit has its own budget.
+  await open(other);
+  await open(other);
+  // Closing one makes room.
+  s1.destroy();
+  await eventually(() => unit.streams.openCount === 1);
+  await open(unit);
+});
+
+test('maxStreams on the serving side: a stream request beyond it is refused with STREAM_REJECT saying so; other units unaffected', async () => {
+  const server = await listeningPeer({ name: 'server', maxStreams: 2 });
+  server.role('svc').onWritable('feed', (ctx: Context) => {
+    ctx.writable!.on('error', () => {}).write('hello');
+    return 'ok';
+  });
+  serve(server);
+  const c1 = newPeer({ name: 'c1' });
+  const c2 = newPeer({ name: 'c2' });
+  const { unit } = await c1.connect(urlOf(server), { permanent: false });
+  const { unit: other } = await c2.connect(urlOf(server), { permanent: false });
+  const open = (peer: Peer, to: Unit) => peer.destination('svc').Readable({ event: 'feed', unit: to }).on('error', () => {});
+  await waitFor(open(c1, unit), 'ready');
+  await waitFor(open(c1, unit), 'ready');
+  const third = open(c1, unit);
+  const [err] = await waitFor<[Error & { code?: string }]>(third, 'error');
+  assert.ok(err instanceof StreamError, String(err));
+  assert.equal(err.code, 'RT_ERR_STREAM');
+  assert.match(err.message, /Too many open streams.*maxStreams 2/);
+  // The refusal cost nothing else: the unit answers, and c2 has its own budget on the server.
+  await echoes(unit, 'still served');
+  await waitFor(open(c2, other), 'ready');
+  await waitFor(open(c2, other), 'ready');
+});
+
+test('a raw stream request beyond maxStreams gets STREAM_REJECT with the reason in the §6 form', async () => {
+  const server = await listeningPeer({ name: 'server', maxStreams: 1 });
+  server.role('svc').onReadable('sink', () => 'ok');
+  const raw = await RawPeer.connect(urlOf(server), { id: 'abcdefabcdefabcdefabcdefabcdef02' });
+  // REQUEST_WRITABLE, role svc, event sink, correlation n, stream id 7+n, null payload.
+  const request = (corr: number): Buffer =>
+    Buffer.concat([Buffer.from([104, 0, 3, 0, 4, 1, 1]), Buffer.from('svcsink'), Buffer.from([corr, 7 + corr, 1])]);
+  raw.send(request(1));
+  const resolve = await raw.next((f) => f[0] === 107);
+  assert.equal(resolve[3], 1);
+  raw.send(request(2));
+  const reject = await raw.next((f) => f[0] === 108);
+  assert.equal(reject[3], 2);
+  const text = reject.subarray(6).toString();
+  assert.equal(reject[5], 3); // a string payload
+  assert.match(JSON.parse(text).data, /Too many open streams.*maxStreams 1/);
+  assert.equal(raw.closed, undefined);
 });
