@@ -105,7 +105,8 @@ export class Dispatcher {
       }
       let reply: Buffer;
       try {
-        reply = c.error !== undefined ? encoder.reject(corr, errorText(c.error)) : encoder.response(corr, c.response);
+        const frame = c.error !== undefined ? encoder.reject(corr, errorText(c.error)) : encoder.response(corr, c.response);
+        reply = encoder.within(frame, unit.maxFrame);
       } catch (err) {
         // The response could not be encoded (a BigInt inside an object, say): reject instead.
         reply = encoder.reject(corr, errorText(err));
@@ -168,7 +169,7 @@ export class Dispatcher {
       }
       let resolve: Buffer;
       try {
-        resolve = encoder.streamReply(FrameType.STREAM_RESOLVE, corr, localId, c.response);
+        resolve = encoder.within(encoder.streamReply(FrameType.STREAM_RESOLVE, corr, localId, c.response), unit.maxFrame);
       } catch (err) {
         unit.streams.remove(localId);
         stream.destroy();

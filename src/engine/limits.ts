@@ -7,8 +7,9 @@ import { InvalidArgumentError } from '../errors';
  */
 export interface Limits {
   /**
-   * The largest frame, in bytes, this peer accepts (given to ws on both sides) or sends. A remote
-   * frame above it closes that connection with 1009; a call whose frame would be larger throws
+   * The largest frame, in bytes, this peer accepts (given to ws on both sides, and offered to
+   * remotes in CONFIRMED) or sends. A remote frame above it closes that connection with 1009; a
+   * call whose frame would be larger than this or the remote's offered limit throws
    * PayloadTooLargeError (`RT_ERR_PAYLOAD_TOO_LARGE`). Default 16 MiB, at least 128 KiB.
    */
   maxPayload: number;
@@ -37,6 +38,15 @@ export const DEFAULT_LIMITS: Readonly<Limits> = {
 export const MIN_MAX_PAYLOAD = 128 * 1024;
 /** The largest `maxPayload`: ws reads the option as a 32-bit signed integer. */
 export const MAX_MAX_PAYLOAD = 0x7fffffff;
+/**
+ * The largest frame to send to a remote: our own `maxPayload`, or the smaller one the remote
+ * offered in its CONFIRMED (docs/protocol.md §9 `maxPayload`). An offer that is not an integer of
+ * at least MIN_MAX_PAYLOAD is ignored.
+ */
+export function sendLimit(offered: unknown, own: number): number {
+  return typeof offered === 'number' && Number.isInteger(offered) && offered >= MIN_MAX_PAYLOAD && offered < own ? offered : own;
+}
+
 /** Stream ids are 16-bit (docs/protocol.md §6), so a unit never has more open streams. */
 export const MAX_MAX_STREAMS = 0xffff;
 

@@ -21,7 +21,7 @@ import { Dialer, SELF_DIAL } from './dialer';
 import { Discovery, type DiscoverySpec } from './discovery';
 import { Dispatcher } from './dispatcher';
 import { driveHandshake } from './handshake-driver';
-import type { Limits } from './limits';
+import { sendLimit, type Limits } from './limits';
 import { RemotePeer, type RemoteHost } from './remote-peer';
 import { PeerMiddleware, type RoleRoutes } from './routes';
 import { Counters, peerStats, type PeerStats } from './stats';
@@ -184,11 +184,16 @@ export class PeerEngine implements RemoteHost {
     return names;
   }
 
-  /** Sends one MESSAGE to each of `remotes`, encoded once; returns how many took it. */
+  /**
+   * Sends one MESSAGE to each of `remotes`, encoded once; returns how many took it. A remote that
+   * offered a smaller maxPayload than the frame is skipped (and not counted).
+   */
   broadcast(remotes: readonly RemotePeer[], role: string, event: string, data: unknown): number {
     if (remotes.length === 0) return 0;
-    for (const remote of remotes) remote.counters.messagesOut++;
-    return this.sendToEach(remotes, this.encoder.message(role, event, data));
+    const frame = this.encoder.message(role, event, data);
+    const within = remotes.filter((r) => frame.length <= r.maxFrame);
+    for (const remote of within) remote.counters.messagesOut++;
+    return this.sendToEach(within, frame);
   }
 
   /** A snapshot of every counter: the units now, plus what the units gone had counted. */
@@ -402,6 +407,7 @@ export class PeerEngine implements RemoteHost {
         [Extension.RESEND]: 1,
         [Extension.CANCEL]: 1,
         [Extension.DEADLINE]: 1,
+        [Extension.MAX_PAYLOAD]: this.limits.maxPayload,
         ...(typeof this.advertise === 'string' ? { listen: this.advertise } : {}),
       },
     };
@@ -414,6 +420,7 @@ export class PeerEngine implements RemoteHost {
     if (remote === undefined) {
       remote = new RemotePeer(this, info);
       remote.face = this.events.face(remote);
+      remote.maxFrame = sendLimit(info.ext[Extension.MAX_PAYLOAD], this.limits.maxPayload);
       this.remotes.set(info.id, remote);
     }
     if (address !== undefined) remote.address = address;

@@ -65,6 +65,8 @@ export class RemotePeer {
   closed = false;
   /** The public Unit, set by whoever created this remote; contexts carry it. */
   face: UnitFace;
+  /** The largest frame sent to it: our maxPayload or the smaller one it offered (§9). Set by the engine. */
+  maxFrame = Infinity;
   /** The extensions of §9 the remote offers that this side uses toward it. */
   readonly offers: { readonly resend: boolean; readonly cancel: boolean; readonly deadline: boolean };
   /** Its response times, for the `latency` balancing strategy. */
@@ -113,7 +115,7 @@ export class RemotePeer {
 
   /** Sends a MESSAGE to one of the remote's roles. Returns false when no connection is open. */
   send(role: string, event: string, data?: unknown): boolean {
-    const sent = this.sendFrame(this.host.encoder.message(role, event, data));
+    const sent = this.sendFrame(this.host.encoder.within(this.host.encoder.message(role, event, data), this.maxFrame));
     if (sent) this.counters.messagesOut++;
     return sent;
   }
@@ -140,7 +142,7 @@ export class RemotePeer {
     const conn = this.pick();
     if (conn === undefined) return Promise.reject(this.failure(new UnitClosedError(this.id), role, event, sentAt));
     const corr = this.takeCorrelation();
-    const frame = this.host.encoder.request(role, event, corr, data);
+    const frame = this.host.encoder.within(this.host.encoder.request(role, event, corr, data), this.maxFrame);
     if (trace !== undefined) trace.connectionId = conn.id;
     return new Promise<Context>((resolve, reject) => {
       const limited = timeout > 0 && Number.isFinite(timeout);
@@ -232,7 +234,7 @@ export class RemotePeer {
     const type = stream instanceof StreamReader ? FrameType.REQUEST_READABLE : FrameType.REQUEST_WRITABLE;
     const { maxStreams } = this.host.limits;
     const refused =
-      this.streams.openCount >= maxStreams ? new OverloadedError('maxStreams', maxStreams) : this.host.encoder.fits(role, event, data);
+      this.streams.openCount >= maxStreams ? new OverloadedError('maxStreams', maxStreams) : this.host.encoder.fits(role, event, data, this.maxFrame);
     if (refused !== undefined) {
       process.nextTick(() => stream.destroy(refused));
       return;

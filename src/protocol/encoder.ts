@@ -50,12 +50,12 @@ export class FrameEncoder {
    * the most bytes a stream request (the largest header) of them can take, against the limit.
    * For callers that must not register anything for a frame that cannot be sent.
    */
-  fits(role: string, event: string, data: unknown): PayloadTooLargeError | undefined {
-    if (this.maxFrame === Infinity) return undefined;
+  fits(role: string, event: string, data: unknown, limit = this.maxFrame): PayloadTooLargeError | undefined {
+    if (limit === Infinity) return undefined;
     // Exact but for payloads below SMALL_BOUND, counted at 3 bytes a character: far below any
     // maxPayload a peer accepts (128 KiB at least).
     const size = 21 + Buffer.byteLength(role) + Buffer.byteLength(event) + preparePayload(data);
-    return size > this.maxFrame ? new PayloadTooLargeError(size, this.maxFrame) : undefined;
+    return size > limit ? new PayloadTooLargeError(size, limit) : undefined;
   }
 
   /** preparePayload, refusing at once a payload that alone is above the limit (before any memory is reserved). */
@@ -66,11 +66,15 @@ export class FrameEncoder {
     return size;
   }
 
-  /** A committed frame above the limit is released and refused. */
-  private checked(frame: Buffer): Buffer {
-    if (frame.length <= this.maxFrame) return frame;
+  /** Returns `frame` if it is within `limit`; else releases it and throws PayloadTooLargeError. */
+  within(frame: Buffer, limit: number): Buffer {
+    if (frame.length <= limit) return frame;
     this.pool.release(frame);
-    throw new PayloadTooLargeError(frame.length, this.maxFrame);
+    throw new PayloadTooLargeError(frame.length, limit);
+  }
+
+  private checked(frame: Buffer): Buffer {
+    return this.within(frame, this.maxFrame);
   }
 
   /** RESPONSE (102) or REJECT (105): `u8 corrLen, corr, payload`. */

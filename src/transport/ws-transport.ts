@@ -27,7 +27,8 @@ export class WsTransport implements Transport {
 
   dial(address: string, wsOptions: ClientOptions): Promise<Connection> {
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(address, { perMessageDeflate: false, ...this.limit, ...wsOptions });
+      // The peer's maxPayload wins over the connection's: it is what the peer offers remotes (§9).
+      const ws = new WebSocket(address, { perMessageDeflate: false, ...wsOptions, ...this.limit });
       const onError = (err: Error): void => reject(err);
       const onClose = (code: number): void => reject(new ConnectionClosedError(code, 'closed before it opened'));
       ws.once('error', onError);

@@ -11,8 +11,21 @@ import {
   type RoletalkError,
   type Unit,
 } from '../../src';
-import { DEFAULT_LIMITS } from '../../src/engine/limits';
-import { closeAll, connectedPair, eventually, listeningPeer, newPeer, rejectionOf, urlOf, waitFor, within, RawServer, RawSocket } from '../helpers/peers';
+import { DEFAULT_LIMITS, sendLimit } from '../../src/engine/limits';
+import {
+  closeAll,
+  connectedPair,
+  eventually,
+  listeningPeer,
+  newPeer,
+  rejectionOf,
+  requestFrame,
+  urlOf,
+  waitFor,
+  within,
+  RawServer,
+  RawSocket,
+} from '../helpers/peers';
 import { RawPeer } from '../helpers/raw-peer';
 
 // The limits of the options maxPayload, maxPendingHandshakes, maxInFlight and maxStreams: each
@@ -62,36 +75,83 @@ test('bad limit values throw InvalidArgumentError naming the option; defaults ap
   assert.deepEqual(DEFAULT_LIMITS, { maxPayload: 16 * 1024 * KiB, maxPendingHandshakes: 4096, maxInFlight: 65536, maxStreams: 1024 });
   const custom = new Peer({ ioThreads: 0, maxPayload: 128 * KiB, maxPendingHandshakes: 1, maxInFlight: 1, maxStreams: 65535 });
   assert.deepEqual({ ...custom.engine.limits }, { maxPayload: 128 * KiB, maxPendingHandshakes: 1, maxInFlight: 1, maxStreams: 65535 });
+  // What a remote offers (§9 maxPayload) counts only when it is a valid, smaller limit.
+  const own = 16 * 1024 * KiB;
+  assert.equal(sendLimit(undefined, own), own);
+  assert.equal(sendLimit(200 * KiB, own), 200 * KiB);
+  assert.equal(sendLimit(32 * 1024 * KiB, own), own);
+  assert.equal(sendLimit(1000, own), own);
+  assert.equal(sendLimit(200 * KiB + 0.5, own), own);
+  assert.equal(sendLimit('200000', own), own);
 });
 
 test('maxPayload: a frame above it closes only that connection with 1009; the unit reports it and a bystander unit keeps working', async () => {
   const server = await listeningPeer({ name: 'server', maxPayload: 256 * KiB });
   serve(server);
-  const victim = newPeer({ name: 'victim' });
   const bystander = newPeer({ name: 'bystander' });
-  const victimRemote = waitFor<[Unit]>(server, 'unit', 3000, (u) => u.name === 'victim');
-  const { unit } = await victim.connect(urlOf(server), { permanent: false });
-  const remote = (await victimRemote)[0];
   const { unit: other } = await bystander.connect(urlOf(server), { permanent: false });
+  // A peer that offers no limit (§9), as the original: it sends what it likes.
+  const victimRemote = waitFor<[Unit]>(server, 'unit', 3000, (u) => u.name === 'victim');
+  const victim = await RawPeer.connect(urlOf(server), { id: 'abcdefabcdefabcdefabcdefabcdef03', name: 'victim' });
+  const remote = (await victimRemote)[0];
+  const binary = (size: number): Buffer => Buffer.concat([Buffer.from([0]), Buffer.alloc(size)]);
 
-  // Within the limit: fine, both ways.
-  assert.equal((await unit.request('svc', 'size', Buffer.alloc(200 * KiB))).data, 200 * KiB);
-  const conn = remote.connections[0]!;
-  const serverSaw = waitFor<[number, string]>(conn, 'close');
+  // Within the limit: answered.
+  victim.send(requestFrame('svc', 'size', 1, binary(200 * KiB)));
+  const answer = await victim.next((f) => f[0] === 102);
+  assert.equal(answer.subarray(4).toString(), String(200 * KiB));
+  const serverSaw = waitFor<[number, string]>(remote.connections[0]!, 'close');
   const serverLost = waitFor(remote, 'close');
-  const clientSaw = waitFor<[number, string]>(unit.connections[0]!, 'close');
-  // The victim's own limit is the default (16 MiB): it sends, the server refuses.
-  const answer = rejectionOf(unit.request('svc', 'size', Buffer.alloc(300 * KiB)));
+  victim.send(requestFrame('svc', 'size', 2, binary(300 * KiB)));
   const [code, reason] = await serverSaw;
   assert.equal(code, 1009);
   assert.match(reason, /maxPayload/);
   await serverLost;
-  assert.equal((await clientSaw)[0], 1009);
-  // Its only connection is gone: the request fails as the unit closes.
-  assert.equal((await answer).code, 'RT_ERR_UNIT_CLOSED');
+  assert.equal((await victim.waitClose()).code, 1009);
 
   await echoes(other, 'still here');
   assert.equal((await other.request('svc', 'size', Buffer.alloc(250 * KiB))).data, 250 * KiB);
+});
+
+test('maxPayload between our peers: each offers it in CONFIRMED (§9), so a frame above the remote\'s smaller limit fails at the call and no connection is lost', async () => {
+  const server = await listeningPeer({ name: 'server', maxPayload: 256 * KiB });
+  serve(server);
+  server.role('svc').onWritable('feed', () => 'ok');
+  const serverSide = waitFor<[Unit]>(server, 'unit');
+  const client = newPeer({ name: 'client' });
+  const { unit } = await client.connect(urlOf(server), { permanent: false });
+  // Three connections: toward a peer that offers `resend`, a request on a connection the remote
+  // closed for its size would go again on the next one, and the next.
+  await client.connect(urlOf(server), { permanent: false });
+  await client.connect(urlOf(server), { permanent: false });
+  assert.equal(unit.ext.maxPayload, 256 * KiB);
+  assert.equal((await serverSide)[0].ext.maxPayload, 16 * 1024 * KiB);
+  const closes: number[] = [];
+  for (const conn of unit.connections) conn.on('close', (code: number) => closes.push(code));
+
+  const big = Buffer.alloc(300 * KiB);
+  const isTooLarge = (err: unknown): boolean => err instanceof PayloadTooLargeError && err.limit === 256 * KiB;
+  assert.throws(() => unit.request('svc', 'size', big), isTooLarge);
+  assert.throws(() => unit.send('svc', 'note', big), isTooLarge);
+  assert.equal(client.destination('svc').broadcast('note', big), 0);
+  const stream = client.destination('svc').Readable({ event: 'feed', unit }, big);
+  assert.ok(isTooLarge((await waitFor<[Error]>(stream, 'error'))[0]));
+  assert.equal(unit.pending.size, 0);
+  assert.equal((await unit.request('svc', 'size', Buffer.alloc(250 * KiB))).data, 250 * KiB);
+  assert.equal(unit.connections.length, 3);
+  assert.deepEqual(closes, []);
+
+  // The other way: a response above the caller's smaller limit (within the server's own) becomes
+  // a REJECT saying so.
+  const wide = await listeningPeer({ name: 'wide' });
+  serve(wide);
+  const small = newPeer({ name: 'small', maxPayload: 256 * KiB });
+  const { unit: toServer } = await small.connect(urlOf(wide), { permanent: false });
+  const refused = await rejectionOf(toServer.request('svc', 'big', 200 * KiB).then(() => toServer.request('svc', 'big', 300 * KiB)));
+  assert.equal(refused.code, 'RT_ERR_REJECTED');
+  assert.match(refused.message, /maxPayload \(262144 bytes\)/);
+  await echoes(toServer, 'same connection');
+  assert.equal(toServer.connections.length, 1);
 });
 
 test('maxPayload default: 17 MiB from a remote closes the connection with 1009 (a 50 MiB message used to pass)', async () => {

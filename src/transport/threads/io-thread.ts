@@ -93,7 +93,7 @@ function handle(message: ToIo): void {
       freeSlots.push(message.slot);
       return;
     case 'dial': {
-      const ws = new WebSocket(message.address, { perMessageDeflate: false, ...limit, ...message.options });
+      const ws = new WebSocket(message.address, { perMessageDeflate: false, ...message.options, ...limit });
       const fail = (err: Error & { code?: string }): void => post({ t: 'dialFailed', req: message.req, message: err.message, code: err.code });
       const onClose = (code: number): void => fail(new Error(`The connection closed before it opened (${code})`));
       ws.once('error', fail);
