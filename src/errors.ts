@@ -13,6 +13,10 @@ export const CloseCode = {
   HANDSHAKE_FAILED: 4002,
   /** A frame that does not follow the protocol; roletalk-go uses the same number. */
   PROTOCOL_ERROR: 4006,
+  /** RFC 6455 "Message Too Big": a frame above `maxPayload` (ws sends it itself). */
+  MESSAGE_TOO_BIG: 1009,
+  /** RFC 6455 "Try Again Later": an inbound connection refused, `maxPendingHandshakes` being reached. */
+  TRY_AGAIN_LATER: 1013,
 } as const;
 
 export type ErrorCode =
@@ -35,7 +39,9 @@ export type ErrorCode =
   | 'RT_ERR_ALREADY_LISTENING'
   | 'RT_ERR_PEER_CLOSED'
   | 'RT_ERR_CONNECTION_LOST'
-  | 'RT_ERR_ABORTED';
+  | 'RT_ERR_ABORTED'
+  | 'RT_ERR_PAYLOAD_TOO_LARGE'
+  | 'RT_ERR_OVERLOADED';
 
 /**
  * What `err.ctx` holds, typed without the API's classes so that this module stays a leaf. It is
@@ -194,6 +200,36 @@ export class AlreadyListeningError extends RoletalkError {
 export class PeerClosedError extends RoletalkError {
   constructor() {
     super('RT_ERR_PEER_CLOSED', 'The peer is closed');
+  }
+}
+
+/**
+ * A frame this peer was asked to send is larger than its `maxPayload`: raised at the call, before
+ * anything is sent. A remote's frame above the limit closes its connection with 1009 instead.
+ */
+export class PayloadTooLargeError extends RoletalkError {
+  readonly size: number;
+  readonly limit: number;
+  constructor(size: number, limit: number) {
+    super('RT_ERR_PAYLOAD_TOO_LARGE', `The frame would be ${size} bytes, more than maxPayload (${limit} bytes)`, CloseCode.MESSAGE_TOO_BIG);
+    this.size = size;
+    this.limit = limit;
+  }
+}
+
+/**
+ * A per-unit limit is reached: `maxInFlight` requests waiting for an answer, or `maxStreams` open
+ * streams. Nothing was sent; the call may be tried again once some finish.
+ */
+export class OverloadedError extends RoletalkError {
+  /** The option whose limit was reached. */
+  readonly limit: 'maxInFlight' | 'maxStreams';
+  readonly max: number;
+  constructor(limit: 'maxInFlight' | 'maxStreams', max: number) {
+    const what = limit === 'maxInFlight' ? 'requests in flight' : 'open streams';
+    super('RT_ERR_OVERLOADED', `Too many ${what} on this unit (${limit} ${max})`);
+    this.limit = limit;
+    this.max = max;
   }
 }
 

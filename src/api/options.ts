@@ -9,11 +9,13 @@ import { defaultPool, type BufferPool } from '../protocol/buffer-pool';
 import { Timing } from '../protocol/constants';
 import { DEFAULT_WRITE_BATCH, type HeartbeatOptions, type WriteBatch } from '../transport/connection';
 import type { EngineConfig } from '../engine/peer-engine';
+import { resolveLimits, type Limits } from '../engine/limits';
 import type { DiscoverySpec, DnsResolver, Lookup } from '../engine/discovery';
 
 export type { Discovery } from '../engine/discovery';
 
-export interface PeerOptions {
+/** Options of `new Peer()`, with the limits `maxPayload`, `maxPendingHandshakes`, `maxInFlight` and `maxStreams` (engine/limits.ts). */
+export interface PeerOptions extends Partial<Limits> {
   /** A human name sent to remote peers. */
   name?: string;
   /** Take part in acquaintance (docs/protocol.md §7). Default true. */
@@ -97,6 +99,7 @@ export function resolvePeerOptions(options: PeerOptions): EngineConfig {
   return {
     name,
     friendly,
+    limits: resolveLimits(options),
     requestTimeout,
     heartbeat: {
       interval: options.heartbeat?.interval ?? Timing.HEARTBEAT_INTERVAL,

@@ -4,6 +4,7 @@ import type { Connection } from '../transport/connection';
 import { StreamReader } from '../streams/reader';
 import { StreamWriter } from '../streams/writer';
 import type { FrameEncoder } from '../protocol/encoder';
+import { OverloadedError } from '../errors';
 import { Context } from './context';
 import type { RemotePeer } from './remote-peer';
 import { channels, traceStream } from './tracing';
@@ -16,6 +17,8 @@ export interface Routes {
   readonly encoder: FrameEncoder;
   readonly roles: ReadonlyMap<string, RoleRoutes>;
   readonly middleware: PeerMiddleware;
+  /** maxStreams: stream requests beyond it are refused. */
+  readonly limits: { readonly maxStreams: number };
   /** A message handler failed: nobody is waiting for an answer, so it is reported here. */
   handlerError(err: unknown, ctx: Context): void;
 }
@@ -102,7 +105,8 @@ export class Dispatcher {
       }
       let reply: Buffer;
       try {
-        reply = c.error !== undefined ? encoder.reject(corr, errorText(c.error)) : encoder.response(corr, c.response);
+        const frame = c.error !== undefined ? encoder.reject(corr, errorText(c.error)) : encoder.response(corr, c.response);
+        reply = encoder.within(frame, unit.maxFrame);
       } catch (err) {
         // The response could not be encoded (a BigInt inside an object, say): reject instead.
         reply = encoder.reject(corr, errorText(err));
@@ -140,6 +144,8 @@ export class Dispatcher {
     const corr = frame.corr;
     const reject = (reason: string): void =>
       conn.send(encoder.streamReply(FrameType.STREAM_REJECT, corr, 0, JSON.stringify({ data: reason })));
+    const { maxStreams } = this.routes.limits;
+    if (unit.streams.openCount >= maxStreams) return reject(new OverloadedError('maxStreams', maxStreams).message);
     const kind: Kind = frame.type === FrameType.REQUEST_WRITABLE ? 'readable' : 'writable';
     const refusal = this.refusal(kind, frame.role, frame.event);
     if (typeof refusal === 'string') return reject(refusal);
@@ -163,7 +169,7 @@ export class Dispatcher {
       }
       let resolve: Buffer;
       try {
-        resolve = encoder.streamReply(FrameType.STREAM_RESOLVE, corr, localId, c.response);
+        resolve = encoder.within(encoder.streamReply(FrameType.STREAM_RESOLVE, corr, localId, c.response), unit.maxFrame);
       } catch (err) {
         unit.streams.remove(localId);
         stream.destroy();

@@ -21,6 +21,7 @@ import { Dialer, SELF_DIAL } from './dialer';
 import { Discovery, type DiscoverySpec } from './discovery';
 import { Dispatcher } from './dispatcher';
 import { driveHandshake } from './handshake-driver';
+import { sendLimit, type Limits } from './limits';
 import { RemotePeer, type RemoteHost } from './remote-peer';
 import { PeerMiddleware, type RoleRoutes } from './routes';
 import { Counters, peerStats, type PeerStats } from './stats';
@@ -42,6 +43,7 @@ export interface EngineConfig {
   writeBatch: WriteBatch;
   advertise: string | boolean;
   ioThreads: number;
+  limits: Limits;
 }
 
 /** What the engine tells the public API (api/Peer turns these into objects and events). */
@@ -87,6 +89,9 @@ export class PeerEngine implements RemoteHost {
   readonly roles = new Map<string, RoleRoutes>();
   readonly middleware = new PeerMiddleware();
   readonly remotes = new Map<string, RemotePeer>();
+  readonly limits: Readonly<Limits>;
+  /** Inbound connections in their handshake now, and those refused for `maxPendingHandshakes`. */
+  readonly handshakeStats = { pending: 0, refused: 0 };
   /** The bound port after `listen`. */
   port: number | undefined;
   /** What the remotes that are gone had counted, so that totals only grow. */
@@ -129,10 +134,14 @@ export class PeerEngine implements RemoteHost {
     this.hmacPool = config.authThreads > 0 ? new HmacPool(config.authThreads) : undefined;
     this.hmac = config.hmac ?? this.hmacPool?.hmac ?? hmacInline;
     this.advertise = config.advertise;
-    this.encoder = new FrameEncoder(config.pool);
-    this.wsTransport = new WsTransport(this.encoder.pool, config.heartbeat, config.writeBatch);
+    this.limits = config.limits;
+    const maxPayload = config.limits.maxPayload;
+    this.encoder = new FrameEncoder(config.pool, maxPayload);
+    this.wsTransport = new WsTransport(this.encoder.pool, config.heartbeat, config.writeBatch, maxPayload);
     this.transport =
-      config.ioThreads > 0 ? new ThreadedTransport(config.ioThreads, this.encoder.pool, config.heartbeat, config.writeBatch) : this.wsTransport;
+      config.ioThreads > 0
+        ? new ThreadedTransport(config.ioThreads, this.encoder.pool, config.heartbeat, config.writeBatch, maxPayload)
+        : this.wsTransport;
     this.dispatcher = new Dispatcher(this);
     const engine = this;
     this.acquaintance = new Acquaintance({
@@ -175,11 +184,16 @@ export class PeerEngine implements RemoteHost {
     return names;
   }
 
-  /** Sends one MESSAGE to each of `remotes`, encoded once; returns how many took it. */
+  /**
+   * Sends one MESSAGE to each of `remotes`, encoded once; returns how many took it. A remote that
+   * offered a smaller maxPayload than the frame is skipped (and not counted).
+   */
   broadcast(remotes: readonly RemotePeer[], role: string, event: string, data: unknown): number {
     if (remotes.length === 0) return 0;
-    for (const remote of remotes) remote.counters.messagesOut++;
-    return this.sendToEach(remotes, this.encoder.message(role, event, data));
+    const frame = this.encoder.message(role, event, data);
+    const within = remotes.filter((r) => frame.length <= r.maxFrame);
+    for (const remote of within) remote.counters.messagesOut++;
+    return this.sendToEach(within, frame);
   }
 
   /** A snapshot of every counter: the units now, plus what the units gone had counted. */
@@ -242,8 +256,29 @@ export class PeerEngine implements RemoteHost {
   }
 
   private readonly inbound = (conn: Connection): void => {
-    this.runHandshake(conn, undefined).catch(() => {});
+    const stats = this.handshakeStats;
+    if (stats.pending >= this.limits.maxPendingHandshakes) {
+      this.refuse(conn);
+      return;
+    }
+    stats.pending++;
+    const done = (): void => {
+      stats.pending--;
+    };
+    this.runHandshake(conn, undefined).then(done, done);
   };
+
+  /**
+   * `maxPendingHandshakes` inbound connections are in their handshake: close this one at once
+   * with 1013 (try again later), and drop it a moment later if the remote does not complete the
+   * close, so that a flood never holds more than a second's worth of refused sockets.
+   */
+  private refuse(conn: Connection): void {
+    this.handshakeStats.refused++;
+    conn.onFrame = () => {};
+    conn.close(CloseCode.TRY_AGAIN_LATER, 'Too many pending handshakes, try again later');
+    setTimeout(() => conn.terminate(), 1000).unref();
+  }
 
   // ---- dialing ------------------------------------------------------------------------
 
@@ -372,6 +407,7 @@ export class PeerEngine implements RemoteHost {
         [Extension.RESEND]: 1,
         [Extension.CANCEL]: 1,
         [Extension.DEADLINE]: 1,
+        [Extension.MAX_PAYLOAD]: this.limits.maxPayload,
         ...(typeof this.advertise === 'string' ? { listen: this.advertise } : {}),
       },
     };
@@ -384,6 +420,7 @@ export class PeerEngine implements RemoteHost {
     if (remote === undefined) {
       remote = new RemotePeer(this, info);
       remote.face = this.events.face(remote);
+      remote.maxFrame = sendLimit(info.ext[Extension.MAX_PAYLOAD], this.limits.maxPayload);
       this.remotes.set(info.id, remote);
     }
     if (address !== undefined) remote.address = address;

@@ -8,6 +8,7 @@ import {
   AbortError,
   CloseCode,
   ConnectionLostError,
+  OverloadedError,
   ProtocolError,
   RejectedError,
   RequestTimeoutError,
@@ -20,6 +21,7 @@ import type { StreamWriter } from '../streams/writer';
 import { Context, type UnitFace } from './context';
 import type { Dispatcher } from './dispatcher';
 import { IncomingRequests } from './incoming';
+import type { Limits } from './limits';
 import type { PendingRequest, RequestOptions } from './pending';
 import { StreamRegistry } from './stream-registry';
 import { PeakEwma } from './balancer';
@@ -32,6 +34,8 @@ export interface RemoteHost {
   readonly encoder: FrameEncoder;
   readonly dispatcher: Dispatcher;
   readonly acquaintance: { receive(frame: AcquaintFrame): void };
+  /** maxInFlight and maxStreams, checked when a request or a stream starts. */
+  readonly limits: Readonly<Limits>;
   /** A frame we cannot handle: close that one connection with the reason. */
   protocolError(remote: RemotePeer, conn: Connection, error: RoletalkError): void;
   /** The remote's active roles changed (a ROLES round). */
@@ -61,6 +65,8 @@ export class RemotePeer {
   closed = false;
   /** The public Unit, set by whoever created this remote; contexts carry it. */
   face: UnitFace;
+  /** The largest frame sent to it: our maxPayload or the smaller one it offered (§9). Set by the engine. */
+  maxFrame = Infinity;
   /** The extensions of §9 the remote offers that this side uses toward it. */
   readonly offers: { readonly resend: boolean; readonly cancel: boolean; readonly deadline: boolean };
   /** Its response times, for the `latency` balancing strategy. */
@@ -109,7 +115,7 @@ export class RemotePeer {
 
   /** Sends a MESSAGE to one of the remote's roles. Returns false when no connection is open. */
   send(role: string, event: string, data?: unknown): boolean {
-    const sent = this.sendFrame(this.host.encoder.message(role, event, data));
+    const sent = this.sendFrame(this.host.encoder.within(this.host.encoder.message(role, event, data), this.maxFrame));
     if (sent) this.counters.messagesOut++;
     return sent;
   }
@@ -129,10 +135,14 @@ export class RemotePeer {
     const { timeout, signal, idempotent = false } = options;
     const sentAt = performance.now();
     if (signal?.aborted) return Promise.reject(this.failure(new AbortError(signal.reason), role, event, sentAt));
+    const { maxInFlight } = this.host.limits;
+    if (this.pending.size >= maxInFlight) {
+      return Promise.reject(this.failure(new OverloadedError('maxInFlight', maxInFlight), role, event, sentAt));
+    }
     const conn = this.pick();
     if (conn === undefined) return Promise.reject(this.failure(new UnitClosedError(this.id), role, event, sentAt));
     const corr = this.takeCorrelation();
-    const frame = this.host.encoder.request(role, event, corr, data);
+    const frame = this.host.encoder.within(this.host.encoder.request(role, event, corr, data), this.maxFrame);
     if (trace !== undefined) trace.connectionId = conn.id;
     return new Promise<Context>((resolve, reject) => {
       const limited = timeout > 0 && Number.isFinite(timeout);
@@ -222,6 +232,13 @@ export class RemotePeer {
    */
   openStream(stream: StreamReader | StreamWriter, role: string, event: string, data: unknown, timeout: number): void {
     const type = stream instanceof StreamReader ? FrameType.REQUEST_READABLE : FrameType.REQUEST_WRITABLE;
+    const { maxStreams } = this.host.limits;
+    const refused =
+      this.streams.openCount >= maxStreams ? new OverloadedError('maxStreams', maxStreams) : this.host.encoder.fits(role, event, data, this.maxFrame);
+    if (refused !== undefined) {
+      process.nextTick(() => stream.destroy(refused));
+      return;
+    }
     const conn = this.pick();
     if (conn === undefined) {
       process.nextTick(() => stream.destroy(new UnitClosedError(this.id)));

@@ -61,6 +61,8 @@ export const Extension = {
   CANCEL: 'cancel',
   /** DEADLINE frames: the serving handler learns how long the caller waits (`ctx.deadline`). */
   DEADLINE: 'deadline',
+  /** The largest message the sender accepts, in bytes: frames to it stay within (its `maxPayload`). */
+  MAX_PAYLOAD: 'maxPayload',
 } as const;
 
 /** Varnums are at most 7 bytes: ids stay below 2^53 (§4). */

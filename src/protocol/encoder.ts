@@ -2,7 +2,7 @@ import { BufferPool, defaultPool } from './buffer-pool';
 import { FrameType, StreamFlag } from './constants';
 import { preparePayload, writePayload } from './payload';
 import { varnumLength, writeVarnum } from './varnum';
-import { InvalidArgumentError } from '../errors';
+import { InvalidArgumentError, PayloadTooLargeError } from '../errors';
 
 /**
  * Builds frames (docs/protocol.md §2, §3) in place in pooled memory. Every method returns a view
@@ -12,29 +12,69 @@ import { InvalidArgumentError } from '../errors';
  * after, so no string is measured or copied twice.
  */
 export class FrameEncoder {
-  constructor(readonly pool: BufferPool = defaultPool) {}
+  /**
+   * @param maxFrame the largest frame that carries user data (MESSAGE, REQUEST, RESPONSE, REJECT,
+   *   stream requests and replies) this encoder makes; a larger one throws PayloadTooLargeError
+   *   and nothing is sent. The peer's `maxPayload`.
+   */
+  constructor(
+    readonly pool: BufferPool = defaultPool,
+    readonly maxFrame = Infinity,
+  ) {}
 
   /** MESSAGE (100): `u16 roleLen, u16 eventLen, role, event, payload`. */
   message(role: string, event: string, data: unknown): Buffer {
-    const max = 5 + (role.length + event.length) * 3 + preparePayload(data);
+    const max = 5 + (role.length + event.length) * 3 + this.preparePayload(data);
     const buf = this.pool.reserve(max);
     const start = this.pool.offset;
     buf[start] = FrameType.MESSAGE;
     const o = writeNames(buf, start, start + 5, role, event);
-    return this.pool.commit(writePayload(buf, o));
+    return this.checked(this.pool.commit(writePayload(buf, o)));
   }
 
   /** REQUEST (101): `u16 roleLen, u16 eventLen, u8 corrLen, role, event, corr, payload`. */
   request(role: string, event: string, corr: number, data: unknown): Buffer {
     const corrLen = varnumLength(corr);
-    const max = 6 + (role.length + event.length) * 3 + corrLen + preparePayload(data);
+    const max = 6 + (role.length + event.length) * 3 + corrLen + this.preparePayload(data);
     const buf = this.pool.reserve(max);
     const start = this.pool.offset;
     buf[start] = FrameType.REQUEST;
     buf[start + 5] = corrLen;
     let o = writeNames(buf, start, start + 6, role, event);
     o = writeVarnum(buf, o, corr, corrLen);
-    return this.pool.commit(writePayload(buf, o));
+    return this.checked(this.pool.commit(writePayload(buf, o)));
+  }
+
+  /**
+   * Whether a frame with these names and data would stay within `maxFrame`, without making it:
+   * the most bytes a stream request (the largest header) of them can take, against the limit.
+   * For callers that must not register anything for a frame that cannot be sent.
+   */
+  fits(role: string, event: string, data: unknown, limit = this.maxFrame): PayloadTooLargeError | undefined {
+    if (limit === Infinity) return undefined;
+    // Exact but for payloads below SMALL_BOUND, counted at 3 bytes a character: far below any
+    // maxPayload a peer accepts (128 KiB at least).
+    const size = 21 + Buffer.byteLength(role) + Buffer.byteLength(event) + preparePayload(data);
+    return size > limit ? new PayloadTooLargeError(size, limit) : undefined;
+  }
+
+  /** preparePayload, refusing at once a payload that alone is above the limit (before any memory is reserved). */
+  private preparePayload(data: unknown): number {
+    const size = preparePayload(data);
+    // Above SMALL_BOUND the bound is exact, so this refuses only what is too large for sure.
+    if (size > this.maxFrame && size > SMALL_BOUND) throw new PayloadTooLargeError(size, this.maxFrame);
+    return size;
+  }
+
+  /** Returns `frame` if it is within `limit`; else releases it and throws PayloadTooLargeError. */
+  within(frame: Buffer, limit: number): Buffer {
+    if (frame.length <= limit) return frame;
+    this.pool.release(frame);
+    throw new PayloadTooLargeError(frame.length, limit);
+  }
+
+  private checked(frame: Buffer): Buffer {
+    return this.within(frame, this.maxFrame);
   }
 
   /** RESPONSE (102) or REJECT (105): `u8 corrLen, corr, payload`. */
@@ -71,12 +111,12 @@ export class FrameEncoder {
 
   private reply(type: number, corr: number, data: unknown): Buffer {
     const corrLen = varnumLength(corr);
-    const buf = this.pool.reserve(2 + corrLen + preparePayload(data));
+    const buf = this.pool.reserve(2 + corrLen + this.preparePayload(data));
     const start = this.pool.offset;
     buf[start] = type;
     buf[start + 1] = corrLen;
     const o = writeVarnum(buf, start + 2, corr, corrLen);
-    return this.pool.commit(writePayload(buf, o));
+    return this.checked(this.pool.commit(writePayload(buf, o)));
   }
 
   /**
@@ -93,7 +133,7 @@ export class FrameEncoder {
   ): Buffer {
     const corrLen = varnumLength(corr);
     const chanLen = varnumLength(chan);
-    const max = 7 + (role.length + event.length) * 3 + corrLen + chanLen + preparePayload(data);
+    const max = 7 + (role.length + event.length) * 3 + corrLen + chanLen + this.preparePayload(data);
     const buf = this.pool.reserve(max);
     const start = this.pool.offset;
     buf[start] = type;
@@ -102,7 +142,7 @@ export class FrameEncoder {
     let o = writeNames(buf, start, start + 7, role, event);
     o = writeVarnum(buf, o, corr, corrLen);
     o = writeVarnum(buf, o, chan, chanLen);
-    return this.pool.commit(writePayload(buf, o));
+    return this.checked(this.pool.commit(writePayload(buf, o)));
   }
 
   /** STREAM_RESOLVE (107) or STREAM_REJECT (108): `u8 corrLen, u8 chanLen, corr, chan, payload`. */
@@ -114,14 +154,14 @@ export class FrameEncoder {
   ): Buffer {
     const corrLen = varnumLength(corr);
     const chanLen = varnumLength(chan);
-    const buf = this.pool.reserve(3 + corrLen + chanLen + preparePayload(data));
+    const buf = this.pool.reserve(3 + corrLen + chanLen + this.preparePayload(data));
     const start = this.pool.offset;
     buf[start] = type;
     buf[start + 1] = corrLen;
     buf[start + 2] = chanLen;
     let o = writeVarnum(buf, start + 3, corr, corrLen);
     o = writeVarnum(buf, o, chan, chanLen);
-    return this.pool.commit(writePayload(buf, o));
+    return this.checked(this.pool.commit(writePayload(buf, o)));
   }
 
   /** STREAM_DATA CHUNK: `u8 idLen, id, 0, bytes`. */
@@ -187,6 +227,9 @@ export class FrameEncoder {
     return buf;
   }
 }
+
+/** preparePayload measures strings below 4096 characters at 3 bytes each: its bound is exact above this. */
+const SMALL_BOUND = 1 + 3 * 4096;
 
 /**
  * Writes role and event at `at` and their u16 lengths at `start + 1` and `start + 3`, the

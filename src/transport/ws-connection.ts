@@ -50,7 +50,7 @@ export class WsConnection extends ConnectionBase implements Connection {
     ws.on('message', this.handleMessage);
     ws.on('close', this.handleClose);
     // Errors are followed by 'close'; without a listener ws would throw them.
-    ws.on('error', () => {});
+    ws.on('error', this.handleError);
     ws.on('pong', this.handlePong);
     if (heartbeatOptions.interval > 0) {
       this.heartbeat = setInterval(this.ping, heartbeatOptions.interval);
@@ -137,6 +137,15 @@ export class WsConnection extends ConnectionBase implements Connection {
       return;
     }
     this.deliver(data);
+  };
+
+  private readonly handleError = (err: Error & { code?: string }): void => {
+    // A message above maxPayload: ws has already closed with 1009 and no reason. Report why
+    // here, whatever the remote echoes (or 1006 if it never does).
+    if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' && this.localCloseCode === 0) {
+      this.localCloseCode = CloseCode.MESSAGE_TOO_BIG;
+      this.localCloseReason = 'A message was larger than maxPayload';
+    }
   };
 
   private readonly handleClose = (code: number, reason: Buffer): void => {

@@ -21,11 +21,14 @@ export class WsTransport implements Transport {
     private readonly pool: BufferPool,
     private readonly heartbeat: HeartbeatOptions,
     private readonly batch: WriteBatch = DEFAULT_WRITE_BATCH,
+    /** The largest message ws accepts, on both sides (0: ws's own default of 100 MiB). */
+    private readonly maxPayload = 0,
   ) {}
 
   dial(address: string, wsOptions: ClientOptions): Promise<Connection> {
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(address, { perMessageDeflate: false, ...wsOptions });
+      // The peer's maxPayload wins over the connection's: it is what the peer offers remotes (§9).
+      const ws = new WebSocket(address, { perMessageDeflate: false, ...wsOptions, ...this.limit });
       const onError = (err: Error): void => reject(err);
       const onClose = (code: number): void => reject(new ConnectionClosedError(code, 'closed before it opened'));
       ws.once('error', onError);
@@ -38,6 +41,10 @@ export class WsTransport implements Transport {
     });
   }
 
+  private get limit(): { maxPayload?: number } {
+    return this.maxPayload > 0 ? { maxPayload: this.maxPayload } : {};
+  }
+
   /** The HTTP(S) server listened on, while listening. */
   get httpServer(): http.Server | https.Server | undefined {
     return this.server;
@@ -46,7 +53,7 @@ export class WsTransport implements Transport {
   /** The WebSocket server that accepts connections (no HTTP server of its own). */
   wsServer(): WebSocketServer {
     if (this.wss === undefined) {
-      this.wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, clientTracking: false });
+      this.wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, clientTracking: false, ...this.limit });
     }
     return this.wss;
   }

@@ -23,6 +23,8 @@ const pool = new BufferPool({ slabSize: 1024 });
 const connections: Array<WsConnection | undefined> = [];
 const freeSlots: number[] = [];
 let nextSlot = 0;
+/** The peer's maxPayload, for ws on both sides. */
+const limit = data.maxPayload > 0 ? { maxPayload: data.maxPayload } : {};
 let server: http.Server | https.Server | undefined;
 let wss: WebSocketServer | undefined;
 
@@ -91,7 +93,7 @@ function handle(message: ToIo): void {
       freeSlots.push(message.slot);
       return;
     case 'dial': {
-      const ws = new WebSocket(message.address, { perMessageDeflate: false, ...message.options });
+      const ws = new WebSocket(message.address, { perMessageDeflate: false, ...message.options, ...limit });
       const fail = (err: Error & { code?: string }): void => post({ t: 'dialFailed', req: message.req, message: err.message, code: err.code });
       const onClose = (code: number): void => fail(new Error(`The connection closed before it opened (${code})`));
       ws.once('error', fail);
@@ -107,7 +109,7 @@ function handle(message: ToIo): void {
     }
     case 'listen': {
       const srv = message.ssl ? https.createServer(message.ssl as https.ServerOptions) : http.createServer();
-      const socketServer = new WebSocketServer({ noServer: true, perMessageDeflate: false, clientTracking: false });
+      const socketServer = new WebSocketServer({ noServer: true, perMessageDeflate: false, clientTracking: false, ...limit });
       const path = message.path;
       srv.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
         if (path !== undefined && (req.url ?? '/').split('?')[0] !== path) {

@@ -9,6 +9,8 @@ import type { HeartbeatOptions, WriteBatch } from '../connection';
 export interface IoThreadData {
   heartbeat: HeartbeatOptions;
   batch: WriteBatch;
+  /** The largest message ws accepts, on both sides (0: ws's default). */
+  maxPayload: number;
   /** Per connection slot: [2 * slot] bytes buffered, [2 * slot + 1] 1 while open. */
   shared: SharedArrayBuffer;
 }

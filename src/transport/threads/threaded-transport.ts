@@ -39,10 +39,11 @@ class IoThread {
     batch: WriteBatch,
     private readonly onInbound: (conn: ThreadConnection) => void,
     private readonly pool: BufferPool,
+    maxPayload: number,
   ) {
     const sab = new SharedArrayBuffer(MAX_SLOTS * 2 * Int32Array.BYTES_PER_ELEMENT);
     this.shared = new Int32Array(sab);
-    const data: IoThreadData = { heartbeat, batch, shared: sab };
+    const data: IoThreadData = { heartbeat, batch, maxPayload, shared: sab };
     this.worker = new Worker(path.join(__dirname, 'io-thread.js'), { workerData: data });
     this.worker.on('message', (message: FromIo) => this.receive(message));
     this.worker.on('error', (err) => {
@@ -230,12 +231,14 @@ export class ThreadedTransport implements Transport {
     private readonly pool: BufferPool,
     private readonly heartbeat: HeartbeatOptions,
     private readonly batch: WriteBatch,
+    /** The largest message ws accepts, on both sides (0: ws's default). */
+    private readonly maxPayload = 0,
   ) {}
 
   /** Threads start on first use, so a peer that never connects costs none. */
   private thread(i: number): IoThread {
     while (this.threads.length <= i) {
-      this.threads.push(new IoThread(this.heartbeat, this.batch, (conn) => this.onConnection?.(conn), this.pool));
+      this.threads.push(new IoThread(this.heartbeat, this.batch, (conn) => this.onConnection?.(conn), this.pool, this.maxPayload));
     }
     return this.threads[i]!;
   }
