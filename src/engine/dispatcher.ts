@@ -81,6 +81,7 @@ export class Dispatcher {
       // A peer with extensions: a repeat of a request (sent again after a connection dropped,
       // §9 `resend`) is answered once, never run twice, on the connection the repeat came on.
       const seen = incoming.begin(corr, ctx, conn);
+      if (seen === undefined && frame.deadlineMs !== undefined) ctx.deadline = Date.now() + frame.deadlineMs;
       if (seen !== undefined) {
         if (seen !== 'running') sendOn(unit, conn, seen !== null ? Buffer.from(seen) : encoder.reject(corr, ANSWER_FORGOTTEN));
         return;
@@ -126,7 +127,8 @@ export class Dispatcher {
       unit.sendFrame(reply);
       return;
     }
-    const conn = incoming.finish(corr, reply, unit.offers.resend);
+    // Answer bytes are kept only where a repeat can come: a remote with another connection.
+    const conn = incoming.finish(corr, reply, unit.offers.resend && unit.conns.length > 1);
     // Cancelled by the caller: nobody waits for it.
     if (conn === null) this.routes.encoder.pool.release(reply);
     else if (conn === undefined) unit.sendFrame(reply);

@@ -18,22 +18,17 @@ export const ANSWER_MEMORY = {
 /**
  * The incoming requests of one remote peer that offers extensions (docs/protocol.md §9):
  * the ones running, so that CANCEL reaches them and a repeat does not run them again; the
- * recent answers, so that a repeat of an answered request gets the same answer (`resend`);
- * and the deadlines announced by DEADLINE frames for requests still to come.
+ * and the recent answers, so that a repeat of an answered request gets the same answer
+ * (`resend`).
  */
 export class IncomingRequests {
   private readonly running = new Map<number, Running>();
   /** Answers by correlation id, oldest first; null when only the id is kept. */
   private readonly answers = new Map<number, Buffer | null>();
   private answerBytes = 0;
-  private readonly deadlines = new Map<number, number>();
-
-  /** A DEADLINE frame: the request `corr` that follows is awaited until `at` (epoch ms). */
-  announceDeadline(corr: number, at: number): void {
-    // Bounded by what a sender could announce without sending the requests.
-    if (this.deadlines.size >= ANSWER_MEMORY.entries) this.deadlines.clear();
-    this.deadlines.set(corr, at);
-  }
+  /** Ids of the answers whose bytes are kept, oldest first, to drop bytes in order. */
+  private readonly kept: number[] = [];
+  private keptHead = 0;
 
   /**
    * A REQUEST arrived on `conn`. Returns undefined when it is new (then it is registered as
@@ -42,6 +37,7 @@ export class IncomingRequests {
    * repeat that was answered (null when only its id is remembered).
    */
   begin(corr: number, ctx: Context, conn: Connection): undefined | 'running' | Buffer | null {
+    // Most requests are new: one look-up for them when nothing was answered yet.
     const running = this.running.get(corr);
     if (running !== undefined) {
       running.conn = conn;
@@ -49,24 +45,20 @@ export class IncomingRequests {
     }
     const answer = this.answers.get(corr);
     if (answer !== undefined) return answer;
-    const deadline = this.deadlines.get(corr);
-    if (deadline !== undefined) {
-      this.deadlines.delete(corr);
-      ctx.deadline = deadline;
-    }
     this.running.set(corr, { ctx, conn });
     return undefined;
   }
 
   /**
-   * The request is answered with `frame`; remembers a copy when `remember`. Returns the
-   * connection its latest copy came on, where the answer goes; null when the caller cancelled
+   * The request is answered with `frame`. Its id is remembered, and a copy of the answer when
+   * `keepBytes` (a remote with more than one connection: only then can a repeat come). Returns
+   * the connection its latest copy came on, where the answer goes; null when the caller cancelled
    * it meanwhile (nobody waits for the answer); undefined when it was not tracked.
    */
-  finish(corr: number, frame: Buffer, remember: boolean): Connection | null | undefined {
+  finish(corr: number, frame: Buffer, keepBytes: boolean): Connection | null | undefined {
     const running = this.running.get(corr);
     this.running.delete(corr);
-    if (remember) this.remember(corr, Buffer.from(frame));
+    this.remember(corr, keepBytes ? Buffer.from(frame) : null);
     if (running === undefined) return undefined;
     running.ctx._settled();
     return running.ctx._aborted ? null : running.conn;
@@ -81,25 +73,35 @@ export class IncomingRequests {
   abortAll(reason: Error): void {
     for (const running of this.running.values()) running.ctx._abort(reason);
     this.running.clear();
-    this.deadlines.clear();
   }
 
-  private remember(corr: number, frame: Buffer): void {
-    this.answers.set(corr, frame);
-    this.answerBytes += frame.length;
-    // Oldest first: drop whole entries beyond the count, then bodies beyond the bytes.
-    for (const [old, body] of this.answers) {
-      if (this.answers.size <= ANSWER_MEMORY.entries) break;
-      this.answers.delete(old);
-      if (body !== null) this.answerBytes -= body.length;
+  private remember(corr: number, frame: Buffer | null): void {
+    const answers = this.answers;
+    answers.set(corr, frame);
+    if (frame !== null) {
+      this.answerBytes += frame.length;
+      this.kept.push(corr);
     }
-    if (this.answerBytes > ANSWER_MEMORY.bytes) {
-      for (const [old, body] of this.answers) {
-        if (this.answerBytes <= ANSWER_MEMORY.bytes) break;
-        if (body === null) continue;
-        this.answers.set(old, null);
+    // Oldest first: whole entries beyond the count, then bytes beyond the budget.
+    if (answers.size > ANSWER_MEMORY.entries) {
+      const oldest = answers.keys().next().value as number;
+      const body = answers.get(oldest);
+      answers.delete(oldest);
+      if (body) this.answerBytes -= body.length;
+    }
+    while (this.answerBytes > ANSWER_MEMORY.bytes && this.keptHead < this.kept.length) {
+      const old = this.kept[this.keptHead++]!;
+      const body = answers.get(old);
+      if (body) {
+        answers.set(old, null);
         this.answerBytes -= body.length;
       }
+    }
+    // Ids past the entry count are gone from `answers` anyway.
+    if (this.kept.length - this.keptHead > ANSWER_MEMORY.entries) this.keptHead = this.kept.length - ANSWER_MEMORY.entries;
+    if (this.keptHead > 1024 && this.keptHead * 2 > this.kept.length) {
+      this.kept.splice(0, this.keptHead);
+      this.keptHead = 0;
     }
   }
 }

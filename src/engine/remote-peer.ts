@@ -142,10 +142,11 @@ export class RemotePeer {
     const conn = this.pick();
     if (conn === undefined) return Promise.reject(this.failure(new UnitClosedError(this.id), role, event, sentAt));
     const corr = this.takeCorrelation();
-    const frame = this.host.encoder.within(this.host.encoder.request(role, event, corr, data), this.maxFrame);
+    const limited = timeout > 0 && Number.isFinite(timeout);
+    const deadlineMs = limited && this.offers.deadline ? timeout : undefined;
+    const frame = this.host.encoder.within(this.host.encoder.request(role, event, corr, data, deadlineMs), this.maxFrame);
     if (trace !== undefined) trace.connectionId = conn.id;
     return new Promise<Context>((resolve, reject) => {
-      const limited = timeout > 0 && Number.isFinite(timeout);
       const pending: PendingRequest = {
         resolve,
         reject,
@@ -165,7 +166,6 @@ export class RemotePeer {
         signal.addEventListener('abort', pending.onAbort, { once: true });
       }
       this.pending.set(corr, pending);
-      if (pending.timeout > 0 && this.offers.deadline) conn.send(this.host.encoder.deadline(corr, timeout));
       conn.send(frame);
     });
   }
@@ -218,10 +218,8 @@ export class RemotePeer {
         continue;
       }
       pending.conn = next;
-      if (pending.timeout > 0 && this.offers.deadline) {
-        next.send(encoder.deadline(corr, pending.sentAt + pending.timeout - performance.now()));
-      }
-      next.send(encoder.request(pending.role, pending.event, corr, pending.data));
+      const left = pending.timeout > 0 && this.offers.deadline ? pending.sentAt + pending.timeout - performance.now() : undefined;
+      next.send(encoder.request(pending.role, pending.event, corr, pending.data, left));
     }
   }
 
@@ -355,6 +353,7 @@ export class RemotePeer {
         this.settle(frame.type, frame.corr, frame.payload);
         return;
       case FrameType.REQUEST:
+      case FrameType.REQUEST_DEADLINE:
         this.host.dispatcher.request(this, frame, conn);
         return;
       case FrameType.MESSAGE:
@@ -383,9 +382,6 @@ export class RemotePeer {
         return;
       case FrameType.CANCEL:
         this.incoming?.cancel(frame.corr, new AbortError('cancelled by the caller'));
-        return;
-      case FrameType.DEADLINE:
-        this.incoming?.announceDeadline(frame.corr, Date.now() + frame.ms);
         return;
     }
   }
@@ -451,7 +447,7 @@ export class RemotePeer {
       this.host.encoder.pool.release(frame);
       return;
     }
-    if (frame[0] === FrameType.REQUEST) {
+    if (frame[0] === FrameType.REQUEST || frame[0] === FrameType.REQUEST_DEADLINE) {
       const pending = this.pending.get((decodeFrame(frame) as { corr: number }).corr);
       if (pending !== undefined) pending.conn = conn;
     }

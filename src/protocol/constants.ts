@@ -21,8 +21,8 @@ export const FrameType = {
   ROLES: 201,
   /** Extension `cancel` (§9): the caller gave up on a request. Only toward peers that offer it. */
   CANCEL: 120,
-  /** Extension `deadline` (§9): the time a request has left, sent just before it. */
-  DEADLINE: 121,
+  /** Extension `deadline` (§9): a REQUEST that carries the time it has left. */
+  REQUEST_DEADLINE: 121,
 } as const;
 export type FrameTypeCode = (typeof FrameType)[keyof typeof FrameType];
 
@@ -59,7 +59,7 @@ export const Extension = {
   RESEND: 'resend',
   /** CANCEL frames: the serving handler's `ctx.signal` aborts when the caller gives up. */
   CANCEL: 'cancel',
-  /** DEADLINE frames: the serving handler learns how long the caller waits (`ctx.deadline`). */
+  /** REQUEST_DEADLINE frames: the serving handler learns how long the caller waits (`ctx.deadline`). */
   DEADLINE: 'deadline',
   /** The largest message the sender accepts, in bytes: frames to it stay within (its `maxPayload`). */
   MAX_PAYLOAD: 'maxPayload',

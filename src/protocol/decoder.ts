@@ -21,11 +21,13 @@ export interface MessageFrame {
 }
 
 export interface RequestFrame {
-  type: typeof FrameType.REQUEST;
+  type: typeof FrameType.REQUEST | typeof FrameType.REQUEST_DEADLINE;
   role: string;
   event: string;
   corr: number;
   payload: Buffer;
+  /** REQUEST_DEADLINE (extension `deadline`): the milliseconds the caller still waits. */
+  deadlineMs?: number;
 }
 
 export interface ReplyFrame {
@@ -114,16 +116,8 @@ export interface CancelFrame {
   corr: number;
 }
 
-/** DEADLINE (121) of extension `deadline`: the milliseconds the caller still waits. */
-export interface DeadlineFrame {
-  type: typeof FrameType.DEADLINE;
-  corr: number;
-  ms: number;
-}
-
 export type Frame =
   | CancelFrame
-  | DeadlineFrame
   | MessageFrame
   | RequestFrame
   | ReplyFrame
@@ -168,20 +162,25 @@ export function decodeFrame(buf: Buffer): Frame {
         payload: buf.subarray(eventEnd),
       };
     }
-    case FrameType.REQUEST: {
-      if (len < 6) throw truncated('request');
-      const roleEnd = 6 + buf.readUInt16BE(1);
+    case FrameType.REQUEST:
+    case FrameType.REQUEST_DEADLINE: {
+      // REQUEST_DEADLINE (extension `deadline`) has the milliseconds left, a u32, after corrLen.
+      const header = type === FrameType.REQUEST ? 6 : 10;
+      if (len < header) throw truncated('request');
+      const roleEnd = header + buf.readUInt16BE(1);
       const eventEnd = roleEnd + buf.readUInt16BE(3);
       const corrLen = buf[5]!;
       const corrEnd = eventEnd + corrLen;
       if (corrEnd > len) throw truncated('request');
-      return {
+      const frame: RequestFrame = {
         type,
-        role: buf.toString('utf8', 6, roleEnd),
+        role: buf.toString('utf8', header, roleEnd),
         event: buf.toString('utf8', roleEnd, eventEnd),
         corr: readVarnum(buf, eventEnd, corrLen),
         payload: buf.subarray(corrEnd),
       };
+      if (header === 10) frame.deadlineMs = buf.readUInt32BE(6);
+      return frame;
     }
     case FrameType.RESPONSE:
     case FrameType.REJECT: {
@@ -250,11 +249,6 @@ export function decodeFrame(buf: Buffer): Frame {
     case FrameType.CANCEL: {
       if (len < 2 || 2 + buf[1]! !== len) throw truncated('cancel');
       return { type, corr: readVarnum(buf, 2, buf[1]!) };
-    }
-    case FrameType.DEADLINE: {
-      if (len < 2 || 2 + buf[1]! + 4 !== len) throw truncated('deadline');
-      const corrLen = buf[1]!;
-      return { type, corr: readVarnum(buf, 2, corrLen), ms: buf.readUInt32BE(2 + corrLen) };
     }
     default:
       throw new ProtocolError('RT_ERR_FRAME_TYPE', `Unknown frame type ${type}`);

@@ -32,15 +32,24 @@ export class FrameEncoder {
     return this.checked(this.pool.commit(writePayload(buf, o)));
   }
 
-  /** REQUEST (101): `u16 roleLen, u16 eventLen, u8 corrLen, role, event, corr, payload`. */
-  request(role: string, event: string, corr: number, data: unknown): Buffer {
+  /**
+   * REQUEST (101): `u16 roleLen, u16 eventLen, u8 corrLen, role, event, corr, payload`. With
+   * `deadlineMs` (extension `deadline`, only toward peers that offer it) REQUEST_DEADLINE (121):
+   * the same with `u32 milliseconds left` after `corrLen`.
+   */
+  request(role: string, event: string, corr: number, data: unknown, deadlineMs?: number): Buffer {
     const corrLen = varnumLength(corr);
-    const max = 6 + (role.length + event.length) * 3 + corrLen + this.preparePayload(data);
+    const header = deadlineMs === undefined ? 6 : 10;
+    const max = header + (role.length + event.length) * 3 + corrLen + this.preparePayload(data);
     const buf = this.pool.reserve(max);
     const start = this.pool.offset;
-    buf[start] = FrameType.REQUEST;
     buf[start + 5] = corrLen;
-    let o = writeNames(buf, start, start + 6, role, event);
+    if (deadlineMs === undefined) buf[start] = FrameType.REQUEST;
+    else {
+      buf[start] = FrameType.REQUEST_DEADLINE;
+      buf.writeUInt32BE(Math.max(0, Math.min(0xffffffff, Math.ceil(deadlineMs))), start + 6);
+    }
+    let o = writeNames(buf, start, start + header, role, event);
     o = writeVarnum(buf, o, corr, corrLen);
     return this.checked(this.pool.commit(writePayload(buf, o)));
   }
@@ -95,18 +104,6 @@ export class FrameEncoder {
     buf[start] = FrameType.CANCEL;
     buf[start + 1] = corrLen;
     return this.pool.commit(writeVarnum(buf, start + 2, corr, corrLen));
-  }
-
-  /** DEADLINE (121, extension `deadline`): `u8 corrLen, corr, u32 milliseconds left`. */
-  deadline(corr: number, ms: number): Buffer {
-    const corrLen = varnumLength(corr);
-    const buf = this.pool.reserve(6 + corrLen);
-    const start = this.pool.offset;
-    buf[start] = FrameType.DEADLINE;
-    buf[start + 1] = corrLen;
-    const o = writeVarnum(buf, start + 2, corr, corrLen);
-    buf.writeUInt32BE(Math.max(0, Math.min(0xffffffff, Math.ceil(ms))), o);
-    return this.pool.commit(o + 4);
   }
 
   private reply(type: number, corr: number, data: unknown): Buffer {

@@ -100,7 +100,7 @@ test('toward a peer without resend, requests in flight on a dropped connection f
   // Idempotent ones that were on it arrive again on the other connection, with the same ids.
   const idempotentOnFirst = onFirst.filter((corr) => corr >= 8);
   await eventually(() => idempotentOnFirst.every((corr) => corrsOn(1).includes(corr)), 3000, 'idempotent requests sent again');
-  assert.equal(raw.frames[1]!.some((f) => f[0] === FrameType.CANCEL || f[0] === FrameType.DEADLINE), false, 'no extension frame to a peer without them');
+  assert.equal(raw.frames[1]!.some((f) => f[0] === FrameType.CANCEL || f[0] === FrameType.REQUEST_DEADLINE), false, 'no extension frame to a peer without them');
   void idempotent;
 });
 

@@ -22,15 +22,16 @@ test('a repeat is recognised while running and after, and answered on its own co
   assert.deepEqual(incoming.begin(7, ctx(), first), Buffer.from('answer'), 'the remembered answer is a copy');
 });
 
-test('a cancelled request is answered to nobody; a deadline announced before it reaches its context', () => {
+test('a cancelled request is answered to nobody; answers without kept bytes still block a second run', () => {
   const incoming = new IncomingRequests();
-  incoming.announceDeadline(3, 12345);
   const c = ctx();
   incoming.begin(3, c, conn());
-  assert.equal(c.deadline, 12345);
   incoming.cancel(3, new Error('cancelled'));
   assert.equal(c.signal.aborted, true);
   assert.equal(incoming.finish(3, Buffer.from('x'), true), null);
+  incoming.begin(4, ctx(), conn());
+  incoming.finish(4, Buffer.from('y'), false);
+  assert.equal(incoming.begin(4, ctx(), conn()), null, 'answered, bytes not kept: never run again');
 });
 
 test('the memory is bounded by entries and bytes; beyond the bytes, ids are kept without answers', () => {

@@ -98,17 +98,18 @@ test('ROLES and ACQUAINT round-trip through their JSON', () => {
   );
 });
 
-test('CANCEL and DEADLINE (extensions cancel and deadline) round-trip; a wrong length is a ProtocolError', () => {
+test('CANCEL and REQUEST_DEADLINE (extensions cancel and deadline) round-trip; a wrong length is a ProtocolError', () => {
   fc.assert(
-    fc.property(corr, fc.integer({ min: 0, max: 0xffffffff }), (c, ms) => {
+    fc.property(name, name, corr, fc.integer({ min: 0, max: 0xffffffff }), value, (role, event, c, ms, v) => {
       const cancel = encoder.cancel(c);
       const x = decodeFrame(cancel);
       assert.ok(x.type === FrameType.CANCEL && x.corr === c);
-      const deadline = encoder.deadline(c, ms);
-      const d = decodeFrame(deadline);
-      assert.ok(d.type === FrameType.DEADLINE && d.corr === c && d.ms === ms);
+      const request = encoder.request(role, event, c, v, ms);
+      const d = decodeFrame(request);
+      assert.ok(d.type === FrameType.REQUEST_DEADLINE && d.corr === c && d.deadlineMs === ms && d.role === role && d.event === event);
+      assert.deepEqual(d.payload, encoder.request(role, event, c, v).subarray(-d.payload.length));
       assert.throws(() => decodeFrame(Buffer.concat([cancel, Buffer.from([0])])), ProtocolError);
-      assert.throws(() => decodeFrame(deadline.subarray(0, deadline.length - 1)), ProtocolError);
+      assert.throws(() => decodeFrame(request.subarray(0, 9)), ProtocolError);
     }),
     { seed, numRuns: 200 },
   );

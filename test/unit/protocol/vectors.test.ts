@@ -23,7 +23,8 @@ function reencode(frame: Frame): Buffer {
     case FrameType.MESSAGE:
       return withPayload(encoder.message(frame.role, frame.event, null), frame.payload);
     case FrameType.REQUEST:
-      return withPayload(encoder.request(frame.role, frame.event, frame.corr, null), frame.payload);
+    case FrameType.REQUEST_DEADLINE:
+      return withPayload(encoder.request(frame.role, frame.event, frame.corr, null, frame.deadlineMs), frame.payload);
     case FrameType.RESPONSE:
       return withPayload(encoder.response(frame.corr, null), frame.payload);
     case FrameType.REJECT:
@@ -47,8 +48,6 @@ function reencode(frame: Frame): Buffer {
       }
     case FrameType.CANCEL:
       return Buffer.from(encoder.cancel(frame.corr));
-    case FrameType.DEADLINE:
-      return Buffer.from(encoder.deadline(frame.corr, frame.ms));
     case FrameType.ACQUAINT:
     case FrameType.ROLES:
       throw new Error('JSON frames are re-encoded from their text');
