@@ -67,6 +67,21 @@ registerSection({
   },
 });
 
+/**
+ * Studies that compare commits (before and after a change, runs interleaved) cannot come from one
+ * run of the suite: their write-ups live in bench/studies/*.md, in the repository, and are
+ * copied into the report as they are.
+ */
+registerSection({
+  order: 90,
+  render() {
+    const dir = path.join(__dirname, '..', '..', 'bench', 'studies');
+    if (!fs.existsSync(dir)) return '';
+    const files = fs.readdirSync(dir).filter((f) => f.endsWith('.md')).sort();
+    return files.map((f) => fs.readFileSync(path.join(dir, f), 'utf8').trim()).join('\n\n');
+  },
+});
+
 export function writeReport(): string {
   const parts = [
     '# Benchmarks',

@@ -26,9 +26,10 @@ export class IncomingRequests {
   /** Answers by correlation id, oldest first; null when only the id is kept. */
   private readonly answers = new Map<number, Buffer | null>();
   private answerBytes = 0;
+  /** Every remembered id, oldest first. */
+  private readonly order = new Queue();
   /** Ids of the answers whose bytes are kept, oldest first, to drop bytes in order. */
-  private readonly kept: number[] = [];
-  private keptHead = 0;
+  private readonly kept = new Queue();
 
   /**
    * A REQUEST arrived on `conn`. Returns undefined when it is new (then it is registered as
@@ -78,19 +79,21 @@ export class IncomingRequests {
   private remember(corr: number, frame: Buffer | null): void {
     const answers = this.answers;
     answers.set(corr, frame);
+    this.order.push(corr);
     if (frame !== null) {
       this.answerBytes += frame.length;
       this.kept.push(corr);
     }
-    // Oldest first: whole entries beyond the count, then bytes beyond the budget.
+    // Oldest first, from queues: iterating a Map from its start after many deletions skips
+    // their holes, which made this O(entries) per answer.
     if (answers.size > ANSWER_MEMORY.entries) {
-      const oldest = answers.keys().next().value as number;
+      const oldest = this.order.shift()!;
       const body = answers.get(oldest);
       answers.delete(oldest);
       if (body) this.answerBytes -= body.length;
     }
-    while (this.answerBytes > ANSWER_MEMORY.bytes && this.keptHead < this.kept.length) {
-      const old = this.kept[this.keptHead++]!;
+    while (this.answerBytes > ANSWER_MEMORY.bytes && this.kept.size > 0) {
+      const old = this.kept.shift()!;
       const body = answers.get(old);
       if (body) {
         answers.set(old, null);
@@ -98,10 +101,30 @@ export class IncomingRequests {
       }
     }
     // Ids past the entry count are gone from `answers` anyway.
-    if (this.kept.length - this.keptHead > ANSWER_MEMORY.entries) this.keptHead = this.kept.length - ANSWER_MEMORY.entries;
-    if (this.keptHead > 1024 && this.keptHead * 2 > this.kept.length) {
-      this.kept.splice(0, this.keptHead);
-      this.keptHead = 0;
+    while (this.kept.size > ANSWER_MEMORY.entries) this.kept.shift();
+  }
+}
+
+/** A first-in first-out queue of numbers over an array, compacted as its head moves on. */
+class Queue {
+  private items: number[] = [];
+  private head = 0;
+
+  get size(): number {
+    return this.items.length - this.head;
+  }
+
+  push(value: number): void {
+    this.items.push(value);
+  }
+
+  shift(): number | undefined {
+    if (this.head >= this.items.length) return undefined;
+    const value = this.items[this.head++];
+    if (this.head >= 1024 && this.head * 2 >= this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
     }
+    return value;
   }
 }
