@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { checkout, root } from './env';
-import { renderE2e, type E2eResult } from './e2e/report';
+import { renderE2e, renderTransport, type E2eResult } from './e2e/report';
 import { renderCodec } from './codec/report';
 import type { CodecResult } from './codec/suite';
 
@@ -64,6 +64,14 @@ registerSection({
     if (result === undefined) return '';
     const link = path.relative(path.dirname(reportFile), resultsDir) || '.';
     return renderE2e(result, readResult<E2eResult>('e2e.previous.json'), resultsDir, link);
+  },
+});
+
+registerSection({
+  order: 30,
+  render() {
+    const result = readResult<E2eResult>('transport.json');
+    return result === undefined ? '' : renderTransport(result);
   },
 });
 

@@ -1,5 +1,6 @@
 import { environment } from './env';
 import { describe, E2E_GROUPS, runE2e, type E2eGroup, type E2eOptions } from './e2e/suite';
+import type { Transport } from './e2e/messages';
 import { runCodec } from './codec/suite';
 import { saveResult, setOutput, writeReport } from './report';
 
@@ -11,7 +12,7 @@ import { saveResult, setOutput, writeReport } from './report';
  *   --quick                  a short run (about 30 s)
  *   --only e2e|codec         one suite
  *   --groups tracing,balance e2e groups to run (default all): requests, threads, batch, auth,
- *                            fanout, tracing, balance
+ *                            fanout, tracing, balance, transport
  *   --mesh ws://h:p,...      measure bench peers started elsewhere (roletalk-bench serve)
  *   --connections 1,2,4      redundant connections per peer pair
  *   --windows 1,16,64,256    requests in flight
@@ -20,6 +21,8 @@ import { saveResult, setOutput, writeReport } from './report';
  *   --auth-threads 0,2       the serving peer's authThreads settings in the handshake storm
  *   --units 3                units serving the role in broadcast and survey
  *   --write-batch 1          writeBatch.frames settings compared with the default (1: none)
+ *   --transport unix,tcp     transports compared in the transport group (none: skip it)
+ *   --transport-rounds 3     interleaved rounds of that comparison
  *   --no-baselines           skip raw ws and Moleculer
  *   --out DIR                write results and the report into DIR
  */
@@ -40,6 +43,16 @@ export function groupList(value: string | true | undefined): E2eGroup[] | undefi
     throw new TypeError(`Expected --groups with some of ${E2E_GROUPS.join(',')}, got "${value === true ? '' : value}"`);
   }
   return names as E2eGroup[];
+}
+
+function transportList(value: string | true | undefined): Transport[] {
+  if (value === undefined) return ['unix', 'tcp'];
+  if (value === 'none') return [];
+  const names = typeof value === 'string' ? value.split(',').map((v) => v.trim()) : [];
+  if (names.length === 0 || names.some((n) => n !== 'unix' && n !== 'tcp')) {
+    throw new TypeError(`Expected --transport unix,tcp (or a part of it, or none), got "${value === true ? '' : value}"`);
+  }
+  return [...new Set(names)] as Transport[];
 }
 
 export function parseArgs(argv: string[]): Record<string, string | true> {
@@ -86,6 +99,8 @@ export async function main(argv: string[], invokedAs = 'npm run bench --'): Prom
       authThreads: list(args['auth-threads'] as string | undefined, [0, 2]),
       units: list(args.units as string | undefined, [3])[0]!,
       writeBatches: list(args['write-batch'] as string | undefined, [1]),
+      transports: transportList(args.transport),
+      transportRounds: list(args['transport-rounds'] as string | undefined, [3])[0]!,
       baselines: args['no-baselines'] !== true && typeof args.mesh !== 'string',
       ...(groups ? { groups } : {}),
       log,
@@ -96,7 +111,14 @@ export async function main(argv: string[], invokedAs = 'npm run bench --'): Prom
       for (const row of rows) console.log(describe(row));
       console.log('(mesh runs are printed, not saved: BENCHMARKS.md describes the local mesh)');
     } else {
-      saveResult('e2e', { environment: environment(command), quick, ...(groups ? { groups } : {}), rows });
+      // The transport comparison has its own results file, so that it can run alone
+      // (--groups transport) without replacing the other tables.
+      const transportRows = rows.filter((r) => r.group === 'transport');
+      const others = groups?.filter((g) => g !== 'transport');
+      if (others === undefined || others.length > 0) {
+        saveResult('e2e', { environment: environment(command), quick, ...(others ? { groups: others } : {}), rows: rows.filter((r) => r.group !== 'transport') });
+      }
+      if (transportRows.length > 0) saveResult('transport', { environment: environment(command), quick, rows: transportRows });
     }
   }
   const file = writeReport();

@@ -21,7 +21,8 @@ function walk(dir, out) {
 }
 
 const all = walk(root, []).sort();
-const files = all.filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)));
+// Filters match the path under build/test, not the checkout's own path (a worktree named wt-unix).
+const files = all.filter((f) => filters.length === 0 || filters.some((x) => path.relative(root, f).includes(x)));
 if (files.length === 0) {
   console.error('No test files found under build/test (did the build run?)');
   process.exit(1);

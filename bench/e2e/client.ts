@@ -257,6 +257,7 @@ function baseRow(driver: Driver, task: ClientTask, spec: CaseSpec): Row {
     ...(task.key !== undefined ? { group: 'auth' as const, authThreads: task.serverAuthThreads ?? 0, busyPercent: task.serverBusyPercent ?? 0 } : {}),
     ...(task.writeBatch ? { writeBatch: task.writeBatch } : {}),
     ...(spec.balance !== undefined ? { group: 'balance' as const, balance: spec.balance } : {}),
+    ...(task.transport !== undefined ? { group: 'transport' as const, transport: task.transport, round: task.round } : {}),
     samples: 0,
     seconds: 0,
   };

@@ -15,6 +15,8 @@ export interface ServerOptions {
   peers: number;
   ioThreads: number;
   port: number;
+  /** The first peer listens on this Unix socket instead of a TCP port (address `ws+unix:<path>`). */
+  socketPath?: string;
   /** Frames per socket write (the peer's writeBatch.frames); undefined: the default. */
   writeBatch?: number;
   /** A preshared key (id "bench"): handshakes are keyed. */
@@ -46,9 +48,13 @@ export interface Row {
   /**
    * 'threads': the I/O-thread comparison; 'auth': the handshake storm; 'tracing': the same cases
    * with and without diagnostics_channel subscribers; 'balance': the balancing strategies over
-   * units of which one is slow. Each has its own table.
+   * units of which one is slow; 'transport': a Unix socket against TCP loopback. Each has its
+   * own table.
    */
-  group?: 'threads' | 'auth' | 'tracing' | 'balance';
+  group?: 'threads' | 'auth' | 'tracing' | 'balance' | 'transport';
+  /** What the server listened on, and which interleaved round (group 'transport'). */
+  transport?: Transport;
+  round?: number;
   authThreads?: number;
   busyPercent?: number;
   /** Whether both processes had subscribers to every roletalk diagnostics channel (group 'tracing'). */
@@ -86,7 +92,13 @@ export interface ClientTask {
   key?: string;
   serverAuthThreads?: number;
   serverBusyPercent?: number;
+  /** The transport group: recorded in the rows. */
+  transport?: Transport;
+  round?: number;
 }
+
+/** What a bench server listens on in the transport group. */
+export type Transport = 'unix' | 'tcp';
 
 export interface CaseSpec {
   name: 'rtt' | 'throughput' | 'messages' | 'broadcast' | 'survey' | 'stream' | 'burn' | 'handshakes' | 'balance';

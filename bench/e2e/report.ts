@@ -291,3 +291,52 @@ export function balanceGoal(rows: Row[]): string[] {
   const met = share < 0.1 && p99 <= 0.5;
   return [`${text}: **${(share * 100).toFixed(1)} %** and **${p99.toFixed(2)}x**, ${met ? 'met' : '**not met**'}.`];
 }
+
+function median(values: number[]): number | undefined {
+  if (values.length === 0) return undefined;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/**
+ * The section of the transport comparison (bench/results/transport.json): a Unix socket against
+ * TCP loopback, medians over interleaved rounds, and each round's ratio.
+ */
+export function renderTransport(result: E2eResult): string {
+  const rows = result.rows;
+  const rounds = [...new Set(rows.map((r) => r.round ?? 1))].sort((a, b) => a - b);
+  const out = [
+    '## Same host: a Unix socket against TCP loopback',
+    '',
+    environmentLine(result.environment) + (result.quick ? ' (quick run: short, noisy figures)' : ''),
+    '',
+    'roletalk to roletalk, client and server in separate processes, sockets on the main thread; the server listens on a',
+    'Unix socket (`listen({ socketPath })`, dialed as `ws+unix:<path>`) or on 127.0.0.1. The two take turns over',
+    `${rounds.length} rounds (the order alternates), so load from elsewhere on the machine falls on both alike. Figures are`,
+    "medians over the rounds; the ratio is the median of each round's unix/tcp, of time for latency (lower is better),",
+    'of rate for throughput (higher is better).',
+    '',
+    '| case | Unix socket | TCP loopback | unix/tcp | each round |',
+    '|---|---|---|---|---|',
+  ];
+  const kinds = rows.filter((r) => r.transport === rows[0]?.transport && (r.round ?? 1) === rounds[0]);
+  for (const base of kinds) {
+    const same = (transport: string, round: number): Row | undefined =>
+      rows.find((r) => r.transport === transport && (r.round ?? 1) === round && r.case === base.case && r.window === base.window && r.payload === base.payload);
+    const latency = base.p50 !== undefined;
+    const cell = (transport: string): string => {
+      const of = rounds.map((round) => same(transport, round)).filter((r): r is Row => r !== undefined);
+      if (of.length === 0) return '–';
+      if (latency) return `p50 ${median(of.map((r) => r.p50!))} µs, p99 ${median(of.map((r) => r.p99!))} µs`;
+      return `${Math.round(median(of.map((r) => r.opsPerSec ?? 0))!).toLocaleString('en-US')}/s`;
+    };
+    const perRound = rounds.map((round) => ratio(same('unix', round), same('tcp', round)));
+    const known = perRound.filter((v): v is number => v !== undefined);
+    out.push(
+      `| ${label({ ...base, ioThreads: 0, units: 1 })} | ${cell('unix')} | ${cell('tcp')} | ${fmtRatio(median(known), latency)} | ${perRound.map((v) => (v === undefined ? '–' : v.toFixed(2))).join(', ')} |`,
+    );
+  }
+  out.push('', 'Run it alone with `npm run bench -- --only e2e --groups transport` (add `--quick` for a short run).');
+  return out.join('\n');
+}

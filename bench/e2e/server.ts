@@ -77,6 +77,11 @@ async function roletalk(options: ServerOptions): Promise<string[]> {
       pump();
       return total;
     });
+    if (i === 0 && options.socketPath !== undefined) {
+      await peer.listen({ socketPath: options.socketPath });
+      addresses.push(`ws+unix:${options.socketPath}`);
+      continue;
+    }
     await peer.listen({ port: i === 0 ? options.port : 0, host: '127.0.0.1' });
     addresses.push(`ws://127.0.0.1:${peer.port}`);
   }

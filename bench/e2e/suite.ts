@@ -1,14 +1,17 @@
 import { fork, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import type { CaseSpec, ClientTask, Row, ServerOptions, ServerReady } from './messages';
+import type { CaseSpec, ClientTask, Row, ServerOptions, ServerReady, Transport } from './messages';
 
 /**
  * The groups of cases, each with its own table in BENCHMARKS.md (`--groups` picks some):
  * requests (against the baselines), threads (I/O threads), batch (write batching), auth (the
  * handshake storm), fanout (broadcast and survey), tracing (diagnostics_channel subscribers off
- * and on), balance (balancing strategies with one slow unit).
+ * and on), balance (balancing strategies with one slow unit), transport (a Unix socket against
+ * TCP loopback; saved in its own results file).
  */
-export const E2E_GROUPS = ['requests', 'threads', 'batch', 'auth', 'fanout', 'tracing', 'balance'] as const;
+export const E2E_GROUPS = ['requests', 'threads', 'batch', 'auth', 'fanout', 'tracing', 'balance', 'transport'] as const;
 export type E2eGroup = (typeof E2E_GROUPS)[number];
 
 /** The balancing strategies compared, in the order of the table. */
@@ -38,6 +41,10 @@ export interface E2eOptions {
   units: number;
   /** writeBatch.frames settings to compare with the default (1: every frame on its own). */
   writeBatches: number[];
+  /** Transports compared side by side (Unix socket against TCP loopback); empty: none. */
+  transports: Transport[];
+  /** Interleaved rounds of the transport comparison. */
+  transportRounds: number;
   baselines: boolean;
   /** The groups to run (all when undefined); a mesh run is the requests group only. */
   groups?: readonly E2eGroup[];
@@ -85,7 +92,8 @@ export function describe(row: Row): string {
     (row.ioThreads ? ` io=${row.ioThreads}` : '') +
     (row.writeBatch ? ` batch=${row.writeBatch}` : '') +
     (row.group === 'auth' ? ` authThreads=${row.authThreads} busy=${row.busyPercent}%` : '') +
-    (row.group === 'tracing' ? ` tracing=${row.tracing ? 'on' : 'off'}` : '');
+    (row.group === 'tracing' ? ` tracing=${row.tracing ? 'on' : 'off'}` : '') +
+    (row.group === 'transport' ? ` ${row.transport} round=${row.round}` : '');
   if (row.group === 'balance') {
     const ms = (us: number | undefined): string => `${((us ?? 0) / 1000).toFixed(2)} ms`;
     return `${row.impl.padEnd(9)} balance ${String(row.balance).padEnd(13)} win=${row.window} units=${row.units}  p50 ${ms(row.p50)}  p99 ${ms(row.p99)}  ${row.opsPerSec?.toLocaleString('en-US')} req/s  slow unit ${((row.slowShare ?? 0) * 100).toFixed(1)} %`;
@@ -149,6 +157,45 @@ function balanceCases(options: E2eOptions): CaseSpec[] {
   }));
 }
 
+/** The transport comparison: latency and pipelined throughput, as the issue states them. */
+function transportCases(options: E2eOptions): CaseSpec[] {
+  return [
+    { name: 'rtt', connections: 1, window: 1, payload: 64, count: options.quick ? 1000 : 3000 },
+    { name: 'throughput', connections: 1, window: 64, payload: 64, seconds: options.quick ? 0.4 : 1.5 },
+  ];
+}
+
+/**
+ * roletalk over a Unix socket against TCP loopback, side by side: one server of each, then
+ * rounds of the same cases that alternate which goes first, so that load from elsewhere on the
+ * machine falls on both alike. The report takes medians over the rounds.
+ */
+async function runTransports(options: E2eOptions): Promise<Row[]> {
+  const transports = options.transports.filter((t) => t === 'tcp' || process.platform !== 'win32');
+  if (transports.length < options.transports.length) options.log('Unix socket transport skipped: not on Windows');
+  if (transports.length === 0) return [];
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'roletalk-bench-'));
+  const servers = new Map<Transport, { child: ChildProcess; addresses: string[] }>();
+  const rows: Row[] = [];
+  try {
+    for (const transport of transports) {
+      const socketPath = transport === 'unix' ? path.join(dir, 'bench.sock') : undefined;
+      servers.set(transport, await startServer({ impl: 'roletalk', peers: 1, ioThreads: 0, port: 0, ...(socketPath ? { socketPath } : {}) }));
+    }
+    for (let round = 1; round <= options.transportRounds; round++) {
+      const order = round % 2 === 1 ? transports : [...transports].reverse();
+      for (const transport of order) {
+        const task: ClientTask = { kind: 'run', impl: 'roletalk', addresses: servers.get(transport)!.addresses, cases: transportCases(options), ioThreads: 0, transport, round };
+        rows.push(...(await runClient(task, options.log)));
+      }
+    }
+  } finally {
+    for (const server of servers.values()) server.child.kill();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  return rows;
+}
+
 function fanoutCases(options: E2eOptions): CaseSpec[] {
   return [
     { name: 'broadcast', connections: 1, window: 1, payload: 64, count: options.quick ? 10000 : 100000 },
@@ -189,6 +236,8 @@ export async function runE2e(options: E2eOptions): Promise<Row[]> {
       server.child.kill();
     }
   }
+  // The same-host fast path: a Unix socket against TCP loopback, in interleaved rounds.
+  if (wanted('transport')) rows.push(...(await runTransports(options)));
   // The effect of write batching: the same cases with other batch sizes (1: no batching).
   for (const writeBatch of wanted('batch') ? options.writeBatches : []) {
     const server = await startServer({ impl: 'roletalk', peers: 1, ioThreads: 0, port: 0, writeBatch });

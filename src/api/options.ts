@@ -1,6 +1,4 @@
 import dns from 'node:dns';
-import type * as http from 'node:http';
-import type * as https from 'node:https';
 import net from 'node:net';
 import type { ClientOptions } from 'ws';
 import { InvalidArgumentError } from '../errors';
@@ -54,21 +52,7 @@ export interface PeerOptions extends Partial<Limits> {
   authThreads?: number;
 }
 
-export interface ListenOptions {
-  port?: number;
-  host?: string;
-  /** Serve upgrades only on this path (any path when unset). */
-  path?: string;
-  /** TLS options (key, cert, ...): listen with HTTPS. */
-  ssl?: https.ServerOptions;
-  /** Serve on an existing HTTP or HTTPS server instead of creating one. */
-  server?: http.Server | https.Server;
-}
-
-export interface ConnectOptions extends ClientOptions {
-  /** Redial when the connection closes, unless this side closed the unit on purpose. Default true. */
-  permanent?: boolean;
-}
+export { resolveConnectArgs, resolveListenOptions, type ConnectOptions, type ListenOptions } from './listen-options';
 
 /** Checks every option once, naming the one that is wrong, and fills in the defaults. */
 export function resolvePeerOptions(options: PeerOptions): EngineConfig {
@@ -113,16 +97,6 @@ export function resolvePeerOptions(options: PeerOptions): EngineConfig {
     advertise,
     ioThreads,
   };
-}
-
-/** Checks `listen`'s argument: a port number or ListenOptions. */
-export function resolveListenOptions(options: number | ListenOptions): ListenOptions {
-  const opts: ListenOptions = typeof options === 'number' ? { port: options } : options;
-  if (typeof opts !== 'object' || opts === null) throw new InvalidArgumentError('options', 'a port number or an object', options);
-  if (opts.port !== undefined && (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535)) {
-    throw new InvalidArgumentError('port', 'an integer from 0 to 65535', opts.port);
-  }
-  return opts;
 }
 
 export interface CloseOptions {

@@ -13,6 +13,7 @@ import { Destination, type DestinationOptions } from './destination';
 import { checkDestinationOptions } from './event-options';
 import {
   resolveCloseOptions,
+  resolveConnectArgs,
   resolveListenOptions,
   resolvePeerOptions,
   type CloseOptions,
@@ -69,9 +70,13 @@ export class Peer extends EventEmitter {
   get auth(): Keyring {
     return this.engine.auth;
   }
-  /** The bound port after `listen`. */
+  /** The bound port after `listen`; undefined on a Unix socket. */
   get port(): number | undefined {
     return this.engine.port;
+  }
+  /** The Unix socket path after `listen({ socketPath })`: dial it as `ws+unix:<socketPath>`. */
+  get socketPath(): string | undefined {
+    return this.engine.socketPath;
   }
 
   /** @deprecated 1.1.x's private port field: `port`. */
@@ -194,16 +199,9 @@ export class Peer extends EventEmitter {
 
   /** Dials a peer. Resolves with the unit once the handshake succeeds. */
   connect(address: string, options: ConnectOptions = {}, cb?: Callback<{ unit: Unit; ws: WebSocket }>): Promise<{ unit: Unit; ws: WebSocket }> {
-    if (typeof address !== 'string' || !/^wss?:\/\//.test(address)) {
-      throw new InvalidArgumentError('address', 'a ws:// or wss:// URL', address);
-    }
-    if (typeof options === 'function') {
-      cb = options as Callback<{ unit: Unit; ws: WebSocket }>;
-      options = {};
-    }
-    const { permanent = true, ...wsOptions } = options;
-    const promise = this.engine.connect(address, permanent !== false, wsOptions).then(({ unit, ws }) => ({ unit: unitOf(unit), ws }));
-    settle(promise, cb);
+    const args = resolveConnectArgs(address, options, cb);
+    const promise = this.engine.connect(address, args.permanent, args.wsOptions).then(({ unit, ws }) => ({ unit: unitOf(unit), ws }));
+    settle(promise, args.cb);
     return promise;
   }
 

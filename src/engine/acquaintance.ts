@@ -16,6 +16,10 @@ export interface AcquaintanceHost {
  * Acquaintance (docs/protocol.md §7): peers introduce the peers they dialed, so that a friendly peer
  * that needs one of their roles connects to them directly. An entry is never sent without an
  * address, and an entry without one is ignored (the original crashes on it).
+ *
+ * Only ws:// and wss:// addresses are introduced or followed: a `ws+unix:` path means something
+ * only on its own host, and the peer told of it may be on another (where it names nothing, or
+ * another peer).
  */
 export class Acquaintance {
   constructor(private readonly host: AcquaintanceHost) {}
@@ -26,14 +30,14 @@ export class Acquaintance {
     if (!host.friendly) return;
     for (const other of host.units()) {
       if (other === newcomer) continue;
-      if (newcomer.friendly && other.address !== undefined) newcomer.sendFrame(this.entry(other, other.address));
-      if (other.friendly && newcomer.address !== undefined) other.sendFrame(this.entry(newcomer, newcomer.address));
+      if (newcomer.friendly && introducible(other.address)) newcomer.sendFrame(this.entry(other, other.address));
+      if (other.friendly && introducible(newcomer.address)) other.sendFrame(this.entry(newcomer, newcomer.address));
     }
   }
 
   receive(frame: AcquaintFrame): void {
     const host = this.host;
-    if (!host.friendly || frame.address === undefined) return;
+    if (!host.friendly || !introducible(frame.address)) return;
     if (host.isConnectedOrDialing(frame.id, frame.address)) return;
     if (!host.wantsAnyRole(frame.roles)) return;
     host.dial(frame.address);
@@ -42,4 +46,9 @@ export class Acquaintance {
   private entry(unit: RemotePeer, address: string): Buffer {
     return this.host.encoder.json(FrameType.ACQUAINT, { id: unit.id, address, roles: [...unit.roles] });
   }
+}
+
+/** An address another host can dial: ws:// or wss://, never ws+unix:. */
+function introducible(address: string | undefined): address is string {
+  return address !== undefined && /^wss?:\/\//.test(address);
 }

@@ -96,6 +96,8 @@ export class PeerEngine implements RemoteHost {
   port: number | undefined;
   /** What the remotes that are gone had counted, so that totals only grow. */
   private readonly gone = new Counters();
+  /** The Unix socket path after `listen({ socketPath })`. */
+  socketPath: string | undefined;
 
   private readonly handshakeTimeout: number;
   private readonly hmac: HmacFn;
@@ -227,6 +229,9 @@ export class PeerEngine implements RemoteHost {
       this.listening = false;
       throw err;
     }
+    this.socketPath = spec.socketPath;
+    // A ws+unix: address is never offered nor introduced (see acquaintance.ts).
+    if (this.advertise === true && spec.socketPath !== undefined) this.advertise = false;
     if (this.advertise === true) {
       const host = spec.host && spec.host !== '0.0.0.0' && spec.host !== '::' ? spec.host : '127.0.0.1';
       this.advertise = `${https ? 'wss' : 'ws'}://${host.includes(':') ? `[${host}]` : host}:${this.port}`;

@@ -7,6 +7,8 @@ import type { Connection } from './connection';
 export interface ListenSpec {
   port?: number;
   host?: string;
+  /** A Unix domain socket to listen on instead of TCP (no port, host or server then). */
+  socketPath?: string;
   path?: string;
   ssl?: https.ServerOptions;
   server?: http.Server | https.Server;
@@ -19,7 +21,7 @@ export interface ListenSpec {
 export interface Transport {
   /** Opens a WebSocket to `address`; resolves once it is open (before the handshake). */
   dial(address: string, wsOptions: ClientOptions): Promise<Connection>;
-  /** Starts serving; every accepted WebSocket goes to `onConnection`. Resolves with the port. */
+  /** Starts serving; every accepted WebSocket goes to `onConnection`. Resolves with the port (none for a socket path). */
   listen(spec: ListenSpec, onConnection: (conn: Connection) => void): Promise<number | undefined>;
   /** Stops accepting; resolves once the listener is closed. Open connections are the peer's. */
   closeListener(): Promise<void>;

@@ -45,7 +45,7 @@ export class WsConnection extends ConnectionBase implements Connection {
     super();
     // ws keeps the net.Socket private; corking it is the one reach inside ws we rely on.
     this.socket = (ws as unknown as { _socket: Socket | null })._socket;
-    this.remoteAddress = this.socket ? `${this.socket.remoteAddress}:${this.socket.remotePort}` : '';
+    this.remoteAddress = remoteAddressOf(ws, this.socket);
     ws.binaryType = 'nodebuffer';
     ws.on('message', this.handleMessage);
     ws.on('close', this.handleClose);
@@ -181,4 +181,11 @@ export class WsConnection extends ConnectionBase implements Connection {
     this.heartbeat = null;
     this.pongTimer = null;
   }
+}
+
+/** `host:port` over TCP; over a Unix socket (no remote address) the URL dialed, or `unix`. */
+function remoteAddressOf(ws: WebSocket, socket: Socket | null): string {
+  if (socket === null) return '';
+  if (socket.remoteAddress !== undefined) return `${socket.remoteAddress}:${socket.remotePort}`;
+  return typeof ws.url === 'string' && ws.url.startsWith('ws+unix:') ? ws.url : 'unix';
 }

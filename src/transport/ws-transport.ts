@@ -6,6 +6,7 @@ import { ConnectionClosedError } from '../errors';
 import type { BufferPool } from '../protocol/buffer-pool';
 import { DEFAULT_WRITE_BATCH, type Connection, type HeartbeatOptions, type WriteBatch } from './connection';
 import type { ListenSpec, Transport } from './transport';
+import { removeStaleSocket } from './unix-socket';
 import { WsConnection } from './ws-connection';
 
 /** The main-thread transport: `ws` sockets owned by this thread. */
@@ -65,7 +66,8 @@ export class WsTransport implements Transport {
     });
   }
 
-  listen(spec: ListenSpec, onConnection: (conn: Connection) => void): Promise<number | undefined> {
+  async listen(spec: ListenSpec, onConnection: (conn: Connection) => void): Promise<number | undefined> {
+    if (spec.socketPath !== undefined) await removeStaleSocket(spec.socketPath);
     const server = spec.server ?? (spec.ssl ? https.createServer(spec.ssl) : http.createServer());
     this.server = server;
     this.ownServer = spec.server === undefined;
@@ -90,6 +92,7 @@ export class WsTransport implements Transport {
     return new Promise((resolve, reject) => {
       const bound = (): void => {
         const address = server.address();
+        // A Unix socket's address is its path: no port.
         resolve(typeof address === 'object' && address !== null ? address.port : undefined);
       };
       // A server of the user's that does not listen yet, given with a port, is started here, as
@@ -105,7 +108,8 @@ export class WsTransport implements Transport {
         reject(err);
       };
       server.once('error', onError);
-      server.listen(spec.port ?? 0, spec.host, () => {
+      const where = spec.socketPath !== undefined ? { path: spec.socketPath } : { port: spec.port ?? 0, host: spec.host };
+      server.listen(where, () => {
         server.off('error', onError);
         bound();
       });

@@ -16,8 +16,9 @@ const benchDir = path.join(root, 'build', 'bench');
 
 test('bench --quick runs every case against the baselines and writes the report', async () => {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'roletalk-bench-'));
-  // 95 s measured on a 2-core machine at load 15 (the tracing and balance groups some 15 s of it).
-  await run(process.execPath, [path.join(benchDir, 'run.js'), '--quick', '--out', out], { cwd: root, timeout: 180_000 });
+  // 95 s measured on a 2-core machine at load 15 (the tracing and balance groups some 15 s of it),
+  // before the transport group (some 25 s more).
+  await run(process.execPath, [path.join(benchDir, 'run.js'), '--quick', '--out', out], { cwd: root, timeout: 240_000 });
   const result = JSON.parse(fs.readFileSync(path.join(out, 'e2e.json'), 'utf8')) as {
     rows: Array<{ impl: string; case: string; group?: string; tracing?: boolean; balance?: string; slowShare?: number }>;
   };
@@ -34,8 +35,16 @@ test('bench --quick runs every case against the baselines and writes the report'
     const row = result.rows.find((r) => r.group === 'balance' && r.balance === balance);
     assert.ok(row && typeof row.slowShare === 'number', balance);
   }
+  // The same-host comparison, in its own results file: both transports, latency and pipelined throughput.
+  const transports = JSON.parse(fs.readFileSync(path.join(out, 'transport.json'), 'utf8')) as { rows: Array<{ case: string; transport?: string }> };
+  for (const transport of ['unix', 'tcp']) {
+    for (const kind of ['rtt', 'throughput']) assert.ok(transports.rows.some((r) => r.transport === transport && r.case === kind), `${transport} ${kind}`);
+  }
+  assert.ok(!result.rows.some((r) => r.group === 'transport'), 'e2e.json holds no transport rows');
   const report = fs.readFileSync(path.join(out, 'BENCHMARKS.md'), 'utf8');
   assert.match(report, /\| rtt, 1 conn, 64 B \|/);
+  assert.match(report, /## Same host: a Unix socket against TCP loopback/);
+  assert.match(report, /\| throughput, 1 conn, window 64, 64 B \| [\d,]+\/s \| [\d,]+\/s \| \d+\.\d+x \|/);
   assert.match(report, /Goals \(figures from this run\)/);
   assert.match(report, /\| case \| tracing off \| tracing on \| on\/off \|/);
   assert.match(report, /\| latency \| [\d.]+ ms \|/);

@@ -126,12 +126,13 @@ function handle(message: ToIo): void {
       });
       srv.once('error', (err: Error & { code?: string }) => post({ t: 'listenFailed', req: message.req, message: err.message, code: err.code }));
       // reusePort (Node 22.12+, Linux) lets every I/O thread accept on the same port.
-      const options: Record<string, unknown> = { port: message.port, host: message.host };
+      const options: Record<string, unknown> = message.socketPath !== undefined ? { path: message.socketPath } : { port: message.port, host: message.host };
       if (message.reusePort) options.reusePort = true;
       srv.listen(options, () => {
         server = srv;
         wss = socketServer;
-        post({ t: 'listening', req: message.req, port: (srv.address() as { port: number }).port });
+        const address = srv.address();
+        post({ t: 'listening', req: message.req, port: typeof address === 'object' && address !== null ? address.port : undefined });
       });
       return;
     }

@@ -20,7 +20,7 @@ export const MAX_SLOTS = 32768;
 
 export type ToIo =
   | { t: 'dial'; req: number; address: string; options: Record<string, unknown> }
-  | { t: 'listen'; req: number; port: number; host?: string; path?: string; ssl?: Record<string, unknown>; reusePort: boolean }
+  | { t: 'listen'; req: number; port: number; host?: string; socketPath?: string; path?: string; ssl?: Record<string, unknown>; reusePort: boolean }
   | { t: 'unlisten'; req: number }
   | { t: 'send'; buf: ArrayBuffer; index: Int32Array }
   | { t: 'close'; slot: number; code: number; reason: string }
@@ -31,7 +31,8 @@ export type ToIo =
 export type FromIo =
   | { t: 'opened'; req: number; slot: number; outbound: boolean; remoteAddress: string; url: string }
   | { t: 'dialFailed'; req: number; message: string; code?: string }
-  | { t: 'listening'; req: number; port: number }
+  /** `port` is undefined for a Unix socket. */
+  | { t: 'listening'; req: number; port: number | undefined }
   | { t: 'listenFailed'; req: number; message: string; code?: string }
   | { t: 'unlistened'; req: number }
   | { t: 'frames'; buf: ArrayBuffer; index: Int32Array }

@@ -7,6 +7,7 @@ import type { BufferPool } from '../../protocol/buffer-pool';
 import { ConnectionBase } from '../connection-base';
 import type { Connection, HeartbeatOptions, WriteBatch } from '../connection';
 import type { ListenSpec, Transport } from '../transport';
+import { removeStaleSocket } from '../unix-socket';
 import { FrameBatch, forEachFrame } from './frame-batch';
 import { MAX_SLOTS, type FromIo, type IoThreadData, type ToIo } from './messages';
 
@@ -14,7 +15,8 @@ import { MAX_SLOTS, type FromIo, type IoThreadData, type ToIo } from './messages
  * Sockets in I/O threads (the `ioThreads` option). Node cannot move a socket between threads,
  * so each connection lives where it was made: dialed connections are spread round-robin over
  * the threads; inbound ones go to every thread when the platform lets several threads listen
- * on one port (`reusePort`, Node 22.12+ on Linux), else to the first thread.
+ * on one port (`reusePort`, Node 22.12+ on Linux), else to the first thread (always for a Unix
+ * socket path).
  */
 
 /** Whether this Node lets several threads listen on one port. */
@@ -256,21 +258,26 @@ export class ThreadedTransport implements Transport {
   async listen(spec: ListenSpec, onConnection: (conn: Connection) => void): Promise<number | undefined> {
     if (spec.server !== undefined) throw new TypeError('listen({ server }) with ioThreads: use handleUpgrade, or ioThreads: 0');
     this.onConnection = onConnection;
-    const count = canReusePort ? this.size : 1;
-    let port = spec.port ?? 0;
+    // A Unix socket path is listened on by one thread: reusePort is for TCP ports.
+    const unix = spec.socketPath !== undefined;
+    const reusePort = canReusePort && !unix;
+    const count = reusePort ? this.size : 1;
+    let port: number | undefined = spec.port ?? 0;
+    if (unix) await removeStaleSocket(spec.socketPath!);
     // With reusePort a busy port would be shared, not refused: check it is free first, so that
     // listening on a port another server holds fails with EADDRINUSE as it does without threads.
-    if (canReusePort && port !== 0) await assertPortFree(port, spec.host);
+    if (reusePort && port !== 0) await assertPortFree(port, spec.host);
     for (let i = 0; i < count; i++) {
       const thread = this.thread(i);
       const reply = await thread.request((req) => ({
         t: 'listen',
         req,
-        port,
+        port: port ?? 0,
         host: spec.host,
+        socketPath: spec.socketPath,
         path: spec.path,
         ssl: spec.ssl as Record<string, unknown> | undefined,
-        reusePort: canReusePort,
+        reusePort,
       }));
       if (reply.t !== 'listening') {
         await this.closeListener();
