@@ -1,3 +1,4 @@
+import { parseFlags, type Args } from './args';
 import { environment } from './env';
 import { describe, E2E_GROUPS, runE2e, type E2eGroup, type E2eOptions } from './e2e/suite';
 import type { Transport } from './e2e/messages';
@@ -55,21 +56,8 @@ function transportList(value: string | true | undefined): Transport[] {
   return [...new Set(names)] as Transport[];
 }
 
-export function parseArgs(argv: string[]): Record<string, string | true> {
-  const args: Record<string, string | true> = {};
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (!arg.startsWith('--')) throw new TypeError(`Unexpected argument "${arg}"`);
-    const name = arg.slice(2);
-    const next = argv[i + 1];
-    if (next !== undefined && !next.startsWith('--')) {
-      args[name] = next;
-      i++;
-    } else {
-      args[name] = true;
-    }
-  }
-  return args;
+export function parseArgs(argv: string[]): Args {
+  return parseFlags(argv);
 }
 
 /** `invokedAs`: how the command is named in the results (`roletalk-bench run` from the CLI). */

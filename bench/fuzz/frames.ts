@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { FrameType } from '../../src/protocol/constants';
 
 /**
  * Frames for the fuzzer: valid ones (recorded from original peers in test/fixtures/vectors, and
@@ -72,26 +73,11 @@ export class Rng {
   }
 }
 
-export const T = {
-  ERROR: 0,
-  CHALLENGE: 1,
-  RESPONSE_AUTH: 2,
-  CONFIRMED: 3,
-  MESSAGE: 100,
-  REQUEST: 101,
-  RESPONSE: 102,
-  REQUEST_READABLE: 103,
-  REQUEST_WRITABLE: 104,
-  REJECT: 105,
-  STREAM_DATA: 106,
-  STREAM_RESOLVE: 107,
-  STREAM_REJECT: 108,
-  ACQUAINT: 200,
-  ROLES: 201,
-} as const;
+/** Frame types, as the library names them. */
+export const T = FrameType;
 
-const FRAME_TYPES = [100, 101, 102, 103, 104, 105, 106, 107, 108, 200, 201];
-const HANDSHAKE_TYPES = [0, 1, 2, 3];
+const FRAME_TYPES = [T.MESSAGE, T.REQUEST, T.RESPONSE, T.REQUEST_READABLE, T.REQUEST_WRITABLE, T.REJECT, T.STREAM_DATA, T.STREAM_RESOLVE, T.STREAM_REJECT, T.ACQUAINT, T.ROLES];
+const HANDSHAKE_TYPES = [T.HS_ERROR, T.HS_CHALLENGE, T.HS_RESPONSE, T.HS_CONFIRMED];
 const ROLES = ['svc', 'svc', 'svc', 'dormant', 'ghost', '', 'ß∂ƒ', 'x'.repeat(300)];
 const EVENTS = ['echo', 'echo', 'void', 'fail', 'fail_string', 'fail_object', 'note', 'upload', 'download', 'refuse', 'refuse_string', 'abort', 'explode', 'nothere', ''];
 
@@ -361,7 +347,7 @@ export function fuzzFrame(rng: Rng, bases: Bases): { kind: Mutation; frame: Buff
 /** A valid CONFIRMED of §2 for a raw client. */
 export function confirmed(id: string, roles: string[] = []): Buffer {
   return Buffer.concat([
-    Buffer.from([T.CONFIRMED]),
+    Buffer.from([T.HS_CONFIRMED]),
     Buffer.from(JSON.stringify({ id, roles, friendly: false, name: 'fuzz', meta: { os: 'fuzz', runtime: 'fuzz', time: Date.now(), uptime: 0, protocol: '2.0.0' }, tags: {} })),
   ]);
 }
@@ -375,9 +361,9 @@ export function fuzzHandshake(rng: Rng, bases: Bases, id: string): Buffer | stri
     case 1:
       return good.subarray(0, rng.int(good.length));
     case 2:
-      return Buffer.concat([Buffer.from([T.CONFIRMED]), garbageJson(rng)]);
+      return Buffer.concat([Buffer.from([T.HS_CONFIRMED]), garbageJson(rng)]);
     case 3:
-      return Buffer.concat([Buffer.from([T.CONFIRMED]), Buffer.from(JSON.stringify(rng.pick([{ id }, { roles: [] }, { id: 5, roles: [] }, { id, roles: 'svc' }, { id: '', roles: [] }, { id, roles: [], tags: { a: 1 }, meta: null, ext: { listen: 'ws://127.0.0.1:1' } }, { id: 'x'.repeat(100000), roles: [] }])))]);
+      return Buffer.concat([Buffer.from([T.HS_CONFIRMED]), Buffer.from(JSON.stringify(rng.pick([{ id }, { roles: [] }, { id: 5, roles: [] }, { id, roles: 'svc' }, { id: '', roles: [] }, { id, roles: [], tags: { a: 1 }, meta: null, ext: { listen: 'ws://127.0.0.1:1' } }, { id: 'x'.repeat(100000), roles: [] }])))]);
     case 4:
       return Buffer.concat([Buffer.from([rng.pick(HANDSHAKE_TYPES)]), rng.bytes(rng.int(64))]);
     case 5:

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import WebSocket from 'ws';
 import { Peer } from '../../src';
-import { num, parseFlags } from '../harness/args';
+import { num, parseFlags } from '../args';
 import { forkChild, nextMessage } from '../harness/children';
 import { mb, tally } from '../harness/stats';
 import { confirmed, fuzzFrame, fuzzHandshake, loadBases, Rng, T } from './frames';

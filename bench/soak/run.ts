@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
-import { num, parseFlags } from '../harness/args';
+import { num, parseFlags } from '../args';
 import { forkChild, nextMessage } from '../harness/children';
 import { mb } from '../harness/stats';
 import { State, type CallerReport, type DropMode, type FromCaller, type FromServer, type ToCaller, type ToServer } from './messages';

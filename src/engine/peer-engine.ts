@@ -194,8 +194,7 @@ export class PeerEngine implements RemoteHost {
     if (remotes.length === 0) return 0;
     const frame = this.encoder.message(role, event, data);
     const within = remotes.filter((r) => frame.length <= r.maxFrame);
-    for (const remote of within) remote.counters.messagesOut++;
-    return this.sendToEach(within, frame);
+    return this.sendToEach(within, frame, true);
   }
 
   /** A snapshot of every counter: the units now, plus what the units gone had counted. */
@@ -203,14 +202,19 @@ export class PeerEngine implements RemoteHost {
     return peerStats(this.gone, [...this.remotes.values()].map((remote) => remote.stats()));
   }
 
-  private sendToEach(remotes: readonly RemotePeer[], frame: Buffer): number {
+  /** Sends `frame` to each remote (a reference per extra send); `messages` counts it as a message. */
+  private sendToEach(remotes: readonly RemotePeer[], frame: Buffer, messages = false): number {
     if (remotes.length === 0) {
       this.encoder.pool.release(frame);
       return 0;
     }
     for (let i = 1; i < remotes.length; i++) this.encoder.pool.retain(frame);
     let sent = 0;
-    for (const remote of remotes) if (remote.sendFrame(frame)) sent++;
+    for (const remote of remotes) {
+      if (!remote.sendFrame(frame)) continue;
+      sent++;
+      if (messages) remote.counters.messagesOut++;
+    }
     return sent;
   }
 

@@ -1,12 +1,9 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import fs from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import { InvalidArgumentError, type Peer } from '../../src';
-import { closeAll, delay, eventually, listeningPeer, newPeer, onCleanup, waitFor } from '../helpers/peers';
+import { closeAll, delay, eventually, listeningPeer, newPeer, waitFor } from '../helpers/peers';
+import { selfSignedCertificate } from '../helpers/certificate';
 import { TestDns } from '../helpers/dns-server';
 
 // peer.discover against a real DNS server on 127.0.0.1 whose records change during the tests.
@@ -184,22 +181,9 @@ test('stop() and peer.close() end discovery: new records are no longer dialed, n
 });
 
 test('a URL target and a DNS name on the certificate: wss:// dials the address with the name for TLS', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'roletalk-discovery-'));
-  onCleanup(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const keyFile = path.join(dir, 'key.pem');
-  const certFile = path.join(dir, 'cert.pem');
   // A certificate for the DNS name only, not for 127.0.0.1: the dial must send the name.
-  execFileSync(
-    'openssl',
-    [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-sha256', '-days', '1',
-      '-subj', '/CN=secure.roletalk.test', '-addext', 'subjectAltName=DNS:secure.roletalk.test',
-      '-keyout', keyFile, '-out', certFile,
-    ],
-    { stdio: 'ignore' },
-  );
-  const cert = fs.readFileSync(certFile);
-  const server = await listeningPeer({ name: 'secure' }, { ssl: { key: fs.readFileSync(keyFile), cert } });
+  const { key, cert } = selfSignedCertificate('secure.roletalk.test', 'DNS:secure.roletalk.test');
+  const server = await listeningPeer({ name: 'secure' }, { ssl: { key, cert } });
   const dns = await TestDns.start();
   dns.a.set('secure.roletalk.test', ['127.0.0.1']);
   const client = newPeer({ name: 'client' });

@@ -1,11 +1,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import fs from 'node:fs';
 import https from 'node:https';
-import os from 'node:os';
-import path from 'node:path';
 import { closeAll, closeHttp, listeningPeer, newPeer, onCleanup, rejectionOf } from '../helpers/peers';
+import { selfSignedCertificate } from '../helpers/certificate';
 
 // Listening with TLS on a self-signed certificate made for this test, dialing wss://.
 
@@ -13,23 +10,7 @@ let key: Buffer;
 let cert: Buffer;
 
 before(() => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'roletalk-tls-'));
-  onCleanup(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const keyFile = path.join(dir, 'key.pem');
-  const certFile = path.join(dir, 'cert.pem');
-  execFileSync(
-    'openssl',
-    [
-      // An EC key: made in milliseconds where RSA takes up to a second.
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-sha256', '-days', '1',
-      '-subj', '/CN=localhost',
-      '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
-      '-keyout', keyFile, '-out', certFile,
-    ],
-    { stdio: 'ignore' },
-  );
-  key = fs.readFileSync(keyFile);
-  cert = fs.readFileSync(certFile);
+  ({ key, cert } = selfSignedCertificate('localhost', 'IP:127.0.0.1,DNS:localhost'));
 });
 
 after(closeAll);

@@ -1,16 +1,17 @@
 /**
- * Flags of the soak and fuzz harnesses: `--name value` or a bare `--name` (true). Unknown flags are
+ * Flags of the bench, soak and fuzz commands: `--name value` or a bare `--name` (true). Given the known flags, others are
  * refused so that a typo does not silently run the default.
  */
 export type Args = Record<string, string | true>;
 
-export function parseFlags(argv: string[], known: readonly string[]): Args {
+/** `known`: the flags accepted; without it, any flag (the bench's own run takes many). */
+export function parseFlags(argv: string[], known?: readonly string[]): Args {
   const args: Args = {};
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (!arg.startsWith('--')) throw new TypeError(`Unexpected argument "${arg}"`);
     const name = arg.slice(2);
-    if (!known.includes(name)) throw new TypeError(`Unknown flag --${name} (known: ${known.map((k) => `--${k}`).join(' ')})`);
+    if (known !== undefined && !known.includes(name)) throw new TypeError(`Unknown flag --${name} (known: ${known.map((k) => `--${k}`).join(' ')})`);
     const next = argv[i + 1];
     if (next !== undefined && !next.startsWith('--')) {
       args[name] = next;
