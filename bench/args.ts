@@ -23,11 +23,13 @@ export function parseFlags(argv: string[], known?: readonly string[]): Args {
   return args;
 }
 
-/** A numeric flag, or `fallback` when absent. */
-export function num(args: Args, name: string, fallback: number): number {
+/** A numeric flag, or `fallback` when absent; `integer` and `min` narrow what it takes (default: any number >= 0). */
+export function num(args: Args, name: string, fallback: number, { integer = false, min = 0 } = {}): number {
   const value = args[name];
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (value === true || !Number.isFinite(n) || n < 0) throw new TypeError(`--${name} takes a number >= 0, got "${String(value)}"`);
+  if (value === true || !Number.isFinite(n) || n < min || (integer && !Number.isInteger(n))) {
+    throw new TypeError(`--${name} takes ${integer ? 'an integer' : 'a number'} >= ${min}, got "${String(value)}"`);
+  }
   return n;
 }

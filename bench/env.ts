@@ -17,6 +17,8 @@ export interface Environment {
   commit: string;
   date: string;
   command: string;
+  /** How the bench processes were pinned to CPUs ('no': not pinned); absent where that does not apply. */
+  pinned?: string;
 }
 
 export function environment(command: string): Environment {
@@ -44,5 +46,5 @@ export function environment(command: string): Environment {
 }
 
 export function environmentLine(env: Environment): string {
-  return `Node ${env.node}, ${env.cpu} (${env.cores} cores), ${env.os}; commit ${env.commit}; ${env.date.slice(0, 16).replace('T', ' ')} UTC; \`${env.command}\``;
+  return `Node ${env.node}, ${env.cpu} (${env.cores} cores), ${env.os}; commit ${env.commit}; ${env.date.slice(0, 16).replace('T', ' ')} UTC${env.pinned === undefined ? '' : `; pinned to CPUs: ${env.pinned}`}; \`${env.command}\``;
 }

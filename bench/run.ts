@@ -1,14 +1,16 @@
-import { parseFlags, type Args } from './args';
+import { num, parseFlags, type Args } from './args';
 import { environment } from './env';
-import { describe, E2E_GROUPS, runE2e, type E2eGroup, type E2eOptions } from './e2e/suite';
-import type { Transport } from './e2e/messages';
+import { BASELINE_IMPLS, describe, E2E_GROUPS, runE2e, type E2eGroup, type E2eOptions } from './e2e/suite';
+import type { Impl, Transport } from './e2e/messages';
+import { CLIENT_CPU, findBinary, SERVER_CPU } from './e2e/processes';
 import { runCodec } from './codec/suite';
 import { saveResult, setOutput, writeReport } from './report';
 
 /**
  * `npm run bench [-- flags]` (`roletalk-bench run [flags]` installed): runs the suites, prints each
  * figure as it comes, saves the results in bench/results/ and regenerates BENCHMARKS.md (installed:
- * both in ./roletalk-bench-results). Baselines whose package is absent are skipped.
+ * both in ./roletalk-bench-results). Baselines whose package (or program: nats-server) is absent
+ * are skipped with a note.
  *
  *   --quick                  a short run (about 30 s)
  *   --only e2e|codec         one suite
@@ -24,7 +26,11 @@ import { saveResult, setOutput, writeReport } from './report';
  *   --write-batch 1          writeBatch.frames settings compared with the default (1: none)
  *   --transport unix,tcp     transports compared in the transport group (none: skip it)
  *   --transport-rounds 3     interleaved rounds of that comparison
- *   --no-baselines           skip raw ws and Moleculer
+ *   --rounds 3               interleaved rounds of the request cases against the baselines
+ *   --pin                    servers on CPU 0, the client on CPU 1 (with taskset; off by default)
+ *   --baselines net,ws       baselines to measure (default all that can run): net, ws, grpc,
+ *                            nats, moleculer
+ *   --no-baselines           none of them
  *   --out DIR                write results and the report into DIR
  */
 
@@ -35,25 +41,40 @@ function list(value: string | undefined, fallback: number[]): number[] {
   return numbers;
 }
 
+/** `--flag a,b`: names checked against `allowed`, without repeats; a bad or empty list throws naming the flag. */
+function names<T extends string>(flag: string, value: string | true, allowed: readonly T[]): T[] {
+  const picked = typeof value === 'string' ? value.split(',').map((v) => v.trim()).filter(Boolean) : [];
+  if (picked.length === 0 || picked.some((n) => !(allowed as readonly string[]).includes(n))) {
+    throw new TypeError(`Expected --${flag} with some of ${allowed.join(',')}, got "${value === true ? '' : value}"`);
+  }
+  return [...new Set(picked)] as T[];
+}
+
 /** `--groups a,b`: the e2e groups to run, checked against E2E_GROUPS; undefined: all. */
 export function groupList(value: string | true | undefined): E2eGroup[] | undefined {
-  if (value === undefined) return undefined;
-  const names = typeof value === 'string' ? value.split(',').map((v) => v.trim()).filter(Boolean) : [];
-  const unknown = names.filter((n) => !(E2E_GROUPS as readonly string[]).includes(n));
-  if (names.length === 0 || unknown.length > 0) {
-    throw new TypeError(`Expected --groups with some of ${E2E_GROUPS.join(',')}, got "${value === true ? '' : value}"`);
-  }
-  return names as E2eGroup[];
+  return value === undefined ? undefined : names('groups', value, E2E_GROUPS);
+}
+
+/** `--baselines net,ws`: the baselines to measure (default all that can run); `--no-baselines`: none. */
+export function baselineList(args: Args): Impl[] {
+  if (args['no-baselines'] === true) return [];
+  return args.baselines === undefined ? [...BASELINE_IMPLS] : names('baselines', args.baselines, BASELINE_IMPLS);
 }
 
 function transportList(value: string | true | undefined): Transport[] {
   if (value === undefined) return ['unix', 'tcp'];
-  if (value === 'none') return [];
-  const names = typeof value === 'string' ? value.split(',').map((v) => v.trim()) : [];
-  if (names.length === 0 || names.some((n) => n !== 'unix' && n !== 'tcp')) {
-    throw new TypeError(`Expected --transport unix,tcp (or a part of it, or none), got "${value === true ? '' : value}"`);
-  }
-  return [...new Set(names)] as Transport[];
+  return value === 'none' ? [] : names('transport', value, ['unix', 'tcp'] as const);
+}
+
+/** `--rounds 3`, `--transport-rounds 3`: an integer of at least 1, or `fallback` when absent. */
+export function roundCount(args: Args, name: string, fallback: number): number {
+  return num(args, name, fallback, { integer: true, min: 1 });
+}
+
+/** `--pin` is a bare flag. */
+export function pinFlag(value: string | true | undefined): boolean {
+  if (value !== undefined && value !== true) throw new TypeError(`--pin takes no value, got "${value}"`);
+  return value === true;
 }
 
 export function parseArgs(argv: string[]): Args {
@@ -67,6 +88,9 @@ export async function main(argv: string[], invokedAs = 'npm run bench --'): Prom
   const quick = args.quick === true;
   const only = typeof args.only === 'string' ? args.only : undefined;
   const groups = groupList(args.groups);
+  const rounds = roundCount(args, 'rounds', 3);
+  const transportRounds = roundCount(args, 'transport-rounds', 3);
+  const pinWanted = pinFlag(args.pin);
   const command = argv.length ? `${invokedAs} ${argv.join(' ')}` : invokedAs.replace(/ --$/, '');
   const started = Date.now();
   const log = (line: string): void => console.log(`[${((Date.now() - started) / 1000).toFixed(0).padStart(3)} s] ${line}`);
@@ -77,6 +101,9 @@ export async function main(argv: string[], invokedAs = 'npm run bench --'): Prom
     saveResult('codec', { environment: environment(command), quick, rows });
   }
   if (only === undefined || only === 'e2e') {
+    const pin = pinWanted && findBinary('taskset') !== undefined;
+    if (pinWanted && !pin) log('--pin ignored: taskset is not installed');
+    const e2eEnvironment = { ...environment(command), pinned: pin ? `servers CPU ${SERVER_CPU}, client CPU ${CLIENT_CPU}` : 'no' };
     const options: E2eOptions = {
       quick,
       mesh: typeof args.mesh === 'string' ? args.mesh.split(',') : null,
@@ -88,8 +115,10 @@ export async function main(argv: string[], invokedAs = 'npm run bench --'): Prom
       units: list(args.units as string | undefined, [3])[0]!,
       writeBatches: list(args['write-batch'] as string | undefined, [1]),
       transports: transportList(args.transport),
-      transportRounds: list(args['transport-rounds'] as string | undefined, [3])[0]!,
-      baselines: args['no-baselines'] !== true && typeof args.mesh !== 'string',
+      transportRounds,
+      rounds,
+      pin,
+      baselines: typeof args.mesh === 'string' ? [] : baselineList(args),
       ...(groups ? { groups } : {}),
       log,
     };
@@ -104,9 +133,9 @@ export async function main(argv: string[], invokedAs = 'npm run bench --'): Prom
       const transportRows = rows.filter((r) => r.group === 'transport');
       const others = groups?.filter((g) => g !== 'transport');
       if (others === undefined || others.length > 0) {
-        saveResult('e2e', { environment: environment(command), quick, ...(others ? { groups: others } : {}), rows: rows.filter((r) => r.group !== 'transport') });
+        saveResult('e2e', { environment: e2eEnvironment, quick, ...(others ? { groups: others } : {}), rows: rows.filter((r) => r.group !== 'transport') });
       }
-      if (transportRows.length > 0) saveResult('transport', { environment: environment(command), quick, rows: transportRows });
+      if (transportRows.length > 0) saveResult('transport', { environment: e2eEnvironment, quick, rows: transportRows });
     }
   }
   const file = writeReport();

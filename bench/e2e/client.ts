@@ -1,7 +1,11 @@
 import { createHistogram, performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import { Peer, type Destination } from '../../src';
-import type { CaseSpec, ClientTask, Row } from './messages';
+import type { CaseSpec, ClientTask, Impl, Row } from './messages';
+import { partialDriver, type Driver } from './driver';
+import * as net from './baselines/net';
+import * as grpc from './baselines/grpc';
+import * as nats from './baselines/nats';
 import { setTracing } from './tracing';
 
 /**
@@ -9,26 +13,6 @@ import { setTracing } from './tracing';
  * sending back one Row per case. Throughput is completions over wall time with a fixed window
  * of operations in flight; latency comes from a perf_hooks histogram of single requests.
  */
-
-interface Driver {
-  /** One request with `payload`; resolves on the answer. */
-  request(payload: Buffer, unitIndex?: number): Promise<unknown>;
-  burn(micros: number): Promise<unknown>;
-  /** Subscribers to every roletalk diagnostics channel in this process and the servers' (true), or none. */
-  tracing(on: boolean): Promise<void>;
-  /** A `delayed` request (answered after `ms`, or a multiple on the slow unit); resolves with the name of the unit that answered. */
-  delayed(ms: number): Promise<string>;
-  /** Sends `count` one-way messages (to every unit for broadcast). */
-  messages(payload: Buffer, count: number): Promise<void>;
-  broadcast(payload: Buffer, count: number): Promise<void>;
-  /** How many messages the servers got since last asked. */
-  delivered(): Promise<number>;
-  survey(payload: Buffer): Promise<number>;
-  /** Uploads `bytes` in 64 KiB chunks; resolves once the server has them all. */
-  stream(bytes: number): Promise<void>;
-  units: number;
-  close(): Promise<void>;
-}
 
 async function roletalkDriver(
   addresses: string[],
@@ -192,36 +176,16 @@ async function moleculerDriver(addresses: string[]): Promise<Driver> {
   });
   await broker.start();
   await broker.waitForServices(['bench'], 10000);
-  const unsupported = (): Promise<never> => Promise.reject(new Error('not measured for Moleculer'));
-  return {
+  return partialDriver('Moleculer', {
     units: addresses.length,
     request: (payload) => broker.call('bench.echo', { data: payload.toString('latin1') }),
     burn: (micros) => broker.call('bench.burn', { micros }),
-    delayed: unsupported,
-    tracing: unsupported,
-    messages: unsupported,
-    broadcast: unsupported,
-    delivered: unsupported,
-    survey: unsupported,
-    stream: unsupported,
     close: () => broker.stop(),
-  };
+  });
 }
 
-const none = (): Promise<never> => Promise.reject(new Error('no driver for this case'));
-const noDriver: Driver = {
-  units: 1,
-  request: none,
-  burn: none,
-  delayed: none,
-  tracing: none,
-  messages: none,
-  broadcast: none,
-  delivered: none,
-  survey: none,
-  stream: none,
-  close: async () => {},
-};
+/** The handshake storm makes its own connections: no driver. */
+const noDriver = partialDriver('the handshake storm', { close: async () => {} });
 
 function micros(ns: number): number {
   return Math.round(ns / 10) / 100;
@@ -257,7 +221,8 @@ function baseRow(driver: Driver, task: ClientTask, spec: CaseSpec): Row {
     ...(task.key !== undefined ? { group: 'auth' as const, authThreads: task.serverAuthThreads ?? 0, busyPercent: task.serverBusyPercent ?? 0 } : {}),
     ...(task.writeBatch ? { writeBatch: task.writeBatch } : {}),
     ...(spec.balance !== undefined ? { group: 'balance' as const, balance: spec.balance } : {}),
-    ...(task.transport !== undefined ? { group: 'transport' as const, transport: task.transport, round: task.round } : {}),
+    ...(task.transport !== undefined ? { group: 'transport' as const, transport: task.transport } : {}),
+    ...(task.round !== undefined ? { round: task.round } : {}),
     samples: 0,
     seconds: 0,
   };
@@ -440,6 +405,24 @@ async function runCase(driver: Driver, task: ClientTask, spec: CaseSpec): Promis
   }
 }
 
+function connect(task: ClientTask, connections: number, balance: CaseSpec['balance']): Promise<Driver> {
+  const impl: Impl = task.impl;
+  switch (impl) {
+    case 'roletalk':
+      return roletalkDriver(task.addresses, connections, task.ioThreads, task.writeBatch, balance);
+    case 'ws':
+      return wsDriver(task.addresses, connections);
+    case 'moleculer':
+      return moleculerDriver(task.addresses);
+    case 'net':
+      return net.connect(task.addresses, connections);
+    case 'grpc':
+      return grpc.connect(task.addresses, connections);
+    case 'nats':
+      return nats.connect(task.addresses, connections);
+  }
+}
+
 async function run(task: ClientTask): Promise<Row[]> {
   const rows: Row[] = [];
   // Cases are grouped by connection count (and balancing strategy, which a destination takes
@@ -454,14 +437,7 @@ async function run(task: ClientTask): Promise<Row[]> {
   for (const specs of groups.values()) {
     const { connections, balance } = specs[0]!;
     // The handshake storm makes its own connections; a keyed server would refuse a driver's.
-    const driver =
-      task.key !== undefined
-        ? noDriver
-        : task.impl === 'ws'
-          ? await wsDriver(task.addresses, connections)
-          : task.impl === 'moleculer'
-            ? await moleculerDriver(task.addresses)
-            : await roletalkDriver(task.addresses, connections, task.ioThreads, task.writeBatch, balance);
+    const driver = task.key !== undefined ? noDriver : await connect(task, connections, balance);
     for (const spec of specs) {
       for (const row of spec.alternateTracing ? await runTracingCase(driver, task, spec) : [await runCase(driver, task, spec)]) {
         rows.push(row);

@@ -7,10 +7,16 @@ export interface ServerReady {
   addresses: string[];
 }
 
+/**
+ * roletalk and the baselines it is measured against: raw `ws`, raw `net` (length-prefixed TCP,
+ * the ceiling of any framing over TCP in Node), Moleculer, gRPC-js (unary) and NATS
+ * (request/reply through a nats-server).
+ */
+export type Impl = 'roletalk' | 'ws' | 'net' | 'moleculer' | 'grpc' | 'nats';
+
 /** Options a bench server runs with. */
 export interface ServerOptions {
-  /** 'roletalk' | 'ws' | 'moleculer' */
-  impl: 'roletalk' | 'ws' | 'moleculer';
+  impl: Impl;
   /** How many peers this process runs (each on its own port). */
   peers: number;
   ioThreads: number;
@@ -29,13 +35,15 @@ export interface ServerOptions {
    * balancing rows). Undefined: every unit answers after the delay it is asked for.
    */
   slowPeer?: { index: number; factor: number };
+  /** The broker the server answers through (NATS: the nats-server's URL). */
+  broker?: string;
 }
 
 /** One measured row. */
 export interface Row {
   suite: 'e2e';
   case: string;
-  impl: 'roletalk' | 'ws' | 'moleculer';
+  impl: Impl;
   /** Connections per peer pair. */
   connections: number;
   /** Requests in flight. */
@@ -52,8 +60,9 @@ export interface Row {
    * own table.
    */
   group?: 'threads' | 'auth' | 'tracing' | 'balance' | 'transport';
-  /** What the server listened on, and which interleaved round (group 'transport'). */
+  /** What the server listened on (group 'transport'). */
   transport?: Transport;
+  /** Which interleaved round (group 'transport', and the request cases run in rounds). */
   round?: number;
   authThreads?: number;
   busyPercent?: number;
@@ -80,7 +89,7 @@ export interface Row {
 
 export interface ClientTask {
   kind: 'run';
-  impl: 'roletalk' | 'ws' | 'moleculer';
+  impl: Impl;
   addresses: string[];
   cases: CaseSpec[];
   /** The client peer's ioThreads. */
@@ -94,6 +103,7 @@ export interface ClientTask {
   serverBusyPercent?: number;
   /** The transport group: recorded in the rows. */
   transport?: Transport;
+  /** Interleaved rounds: recorded in the rows. */
   round?: number;
 }
 

@@ -1,11 +1,16 @@
 import { WebSocketServer } from 'ws';
 import { Peer } from '../../src';
-import type { ServerOptions, ServerReady } from './messages';
+import type { Impl, ServerOptions, ServerReady } from './messages';
 import { setTracing } from './tracing';
+import { freePort } from './processes';
+import * as net from './baselines/net';
+import * as grpc from './baselines/grpc';
+import * as nats from './baselines/nats';
 
 /**
  * A bench server process: roletalk peers serving the `bench` role, a raw `ws` echo server with
- * the same duties, or a Moleculer node. Runs until its parent disconnects or it is killed.
+ * the same duties, a Moleculer node, or a request-only baseline (baselines/: raw net, gRPC-js,
+ * NATS). Runs until its parent disconnects or it is killed.
  *
  * Duties: `echo` request (replies with what it got), `burn` request (spins for N µs first),
  * `sink` message (counted; `count` request returns and resets the count), `upload` readable
@@ -131,15 +136,7 @@ async function rawWs(options: ServerOptions): Promise<string[]> {
 async function moleculer(options: ServerOptions): Promise<string[]> {
   // Loaded only here: Moleculer is a dev dependency of the bench, never of the library.
   const { ServiceBroker } = require('moleculer') as typeof import('moleculer');
-  const net = await import('node:net');
-  const port: number =
-    options.port ||
-    (await new Promise<number>((resolve) => {
-      const s = net.createServer().listen(0, '127.0.0.1', () => {
-        const p = (s.address() as { port: number }).port;
-        s.close(() => resolve(p));
-      });
-    }));
+  const port = options.port || (await freePort());
   const broker = new ServiceBroker({
     nodeID: 'bench-server',
     logger: false,
@@ -169,8 +166,15 @@ function keepBusy(percent: number): void {
 async function main(): Promise<void> {
   const options = JSON.parse(process.argv[2] ?? '{}') as ServerOptions;
   keepBusy(options.busyPercent ?? 0);
-  const impl = options.impl ?? 'roletalk';
-  const addresses = impl === 'ws' ? await rawWs(options) : impl === 'moleculer' ? await moleculer(options) : await roletalk(options);
+  const serve: Record<Impl, (options: ServerOptions) => Promise<string[]>> = {
+    roletalk,
+    ws: rawWs,
+    moleculer,
+    net: net.serve,
+    grpc: grpc.serve,
+    nats: nats.serve,
+  };
+  const addresses = await serve[options.impl ?? 'roletalk'](options);
   const ready: ServerReady = { kind: 'ready', addresses };
   if (process.send) {
     process.send(ready);

@@ -1,8 +1,9 @@
-import { fork, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { CaseSpec, ClientTask, Row, ServerOptions, ServerReady, Transport } from './messages';
+import type { CaseSpec, ClientTask, Impl, Row, ServerOptions, Transport } from './messages';
+import { CLIENT_CPU, runClient, SERVER_CPU, startServer } from './processes';
+import * as nats from './baselines/nats';
 
 /**
  * The groups of cases, each with its own table in BENCHMARKS.md (`--groups` picks some):
@@ -22,9 +23,42 @@ export const BALANCE_DELAY_MS = 1;
 export const BALANCE_SLOW = { index: 2, factor: 30 };
 
 /**
+ * The request cases every implementation runs in interleaved rounds (one connection), the rows of
+ * the baselines table: RTT, and pipelined throughput with small, mid-size and large payloads.
+ */
+export const ROUND_CASES: ReadonlyArray<Pick<CaseSpec, 'name' | 'window' | 'payload'>> = [
+  { name: 'rtt', window: 1, payload: 64 },
+  { name: 'throughput', window: 64, payload: 64 },
+  { name: 'throughput', window: 16, payload: 4096 },
+  { name: 'throughput', window: 8, payload: 65536 },
+];
+
+/** The implementations as the report names them, in the order of its columns. */
+export const IMPL_NAMES: Record<Impl, string> = {
+  roletalk: 'roletalk',
+  net: 'raw net',
+  ws: 'raw ws',
+  grpc: 'gRPC-js',
+  nats: 'NATS',
+  moleculer: 'Moleculer',
+};
+
+/** The baselines, and what each needs beyond this package (a dev dependency, a program). */
+const BASELINES: ReadonlyArray<{ impl: Exclude<Impl, 'roletalk'>; pkg?: string; missing?: () => string | undefined }> = [
+  { impl: 'net' },
+  { impl: 'ws' },
+  { impl: 'grpc', pkg: '@grpc/grpc-js' },
+  { impl: 'nats', pkg: 'nats', missing: nats.missing },
+  { impl: 'moleculer', pkg: 'moleculer' },
+];
+
+export const BASELINE_IMPLS = BASELINES.map((b) => b.impl);
+
+/**
  * The end-to-end suite: bench servers in their own processes, the client in another, so the
  * two cores of the machine are used as in production. Every case runs for roletalk and for
- * the raw `ws` baseline in the same run; request cases also for Moleculer.
+ * the raw `ws` baseline in the same run; request cases also for the other baselines, in
+ * interleaved rounds.
  */
 
 export interface E2eOptions {
@@ -45,13 +79,16 @@ export interface E2eOptions {
   transports: Transport[];
   /** Interleaved rounds of the transport comparison. */
   transportRounds: number;
-  baselines: boolean;
+  /** Interleaved rounds of the request cases against the baselines (ROUND_CASES). */
+  rounds: number;
+  /** Servers on CPU SERVER_CPU, the client on CLIENT_CPU (taskset must exist). */
+  pin: boolean;
+  /** The baselines to measure where they can run (`--baselines`); empty: none. */
+  baselines: readonly Impl[];
   /** The groups to run (all when undefined); a mesh run is the requests group only. */
   groups?: readonly E2eGroup[];
   log: (line: string) => void;
 }
-
-const here = __dirname;
 
 /** Whether a package resolves from the bench (baselines that are dev dependencies may not). */
 function installed(name: string): boolean {
@@ -63,26 +100,55 @@ function installed(name: string): boolean {
   }
 }
 
-function startServer(options: ServerOptions): Promise<{ child: ChildProcess; addresses: string[] }> {
-  const child = fork(path.join(here, 'server.js'), [JSON.stringify(options)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  return new Promise((resolve, reject) => {
-    child.once('message', (msg: ServerReady) => resolve({ child, addresses: msg.addresses }));
-    child.once('exit', (code) => reject(new Error(`bench server exited with ${code}`)));
-  });
+/** The baselines that can run here; each that cannot is skipped with a one-line note. */
+function availableBaselines(options: E2eOptions): Impl[] {
+  return BASELINES.filter(({ impl, pkg, missing }) => {
+    if (!options.baselines.includes(impl)) return false;
+    // Dev dependencies of the bench: an installed roletalk-bench runs without these baselines.
+    const why = pkg !== undefined && !installed(pkg) ? `the ${pkg} package is not installed (npm install ${pkg} to include it)` : missing?.();
+    if (why !== undefined) options.log(`${IMPL_NAMES[impl]} baseline skipped: ${why}`);
+    return why === undefined;
+  }).map((b) => b.impl);
 }
 
-function runClient(task: ClientTask, log: (line: string) => void): Promise<Row[]> {
-  const child = fork(path.join(here, 'client.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  return new Promise((resolve, reject) => {
-    child.on('message', (msg: { kind: string; rows?: Row[]; row?: Row; message?: string }) => {
-      if (msg.kind === 'progress' && msg.row) log(describe(msg.row));
-      else if (msg.kind === 'done') resolve(msg.rows!);
-      else if (msg.kind === 'error') reject(new Error(msg.message));
-    });
-    child.once('exit', (code) => {
-      if (code !== 0) reject(new Error(`bench client exited with ${code}`));
-    });
-    child.send(task);
+/** What a bench client process runs against one server: all of a ClientTask but where. */
+type Job = Omit<ClientTask, 'kind' | 'addresses'>;
+
+/** Starts the servers, gives `use` their addresses, and stops them however it ends. */
+async function withServers<T>(options: E2eOptions, servers: ServerOptions[], use: (addresses: string[][]) => Promise<T>): Promise<T> {
+  const started: Array<Awaited<ReturnType<typeof startServer>>> = [];
+  try {
+    for (const server of servers) started.push(await startServer(server, options.pin ? SERVER_CPU : null));
+    return await use(started.map((s) => s.addresses));
+  } finally {
+    for (const server of started) server.child.kill();
+  }
+}
+
+function client(options: E2eOptions, addresses: string[], job: Job): Promise<Row[]> {
+  return runClient({ kind: 'run', addresses, ...job }, options.pin ? CLIENT_CPU : null, (row) => options.log(describe(row)));
+}
+
+/** One server, one client run against it. */
+function measure(options: E2eOptions, server: ServerOptions, job: Job): Promise<Row[]> {
+  return withServers(options, [server], ([addresses]) => client(options, addresses!, job));
+}
+
+/**
+ * Contenders side by side: one server each, then `rounds` rounds of their jobs that alternate
+ * which goes first, so that load from elsewhere on the machine falls on all alike. The rows
+ * carry their round; the report takes medians over the rounds.
+ */
+async function interleave(options: E2eOptions, contenders: Array<{ server: ServerOptions; job: Job }>, rounds: number): Promise<Row[]> {
+  return withServers(options, contenders.map((c) => c.server), async (addresses) => {
+    const rows: Row[] = [];
+    const indices = contenders.map((_, i) => i);
+    for (let round = 1; round <= rounds; round++) {
+      for (const i of round % 2 === 1 ? indices : [...indices].reverse()) {
+        rows.push(...(await client(options, addresses[i]!, { ...contenders[i]!.job, round })));
+      }
+    }
+    return rows;
   });
 }
 
@@ -93,7 +159,8 @@ export function describe(row: Row): string {
     (row.writeBatch ? ` batch=${row.writeBatch}` : '') +
     (row.group === 'auth' ? ` authThreads=${row.authThreads} busy=${row.busyPercent}%` : '') +
     (row.group === 'tracing' ? ` tracing=${row.tracing ? 'on' : 'off'}` : '') +
-    (row.group === 'transport' ? ` ${row.transport} round=${row.round}` : '');
+    (row.transport !== undefined ? ` ${row.transport}` : '') +
+    (row.round !== undefined ? ` round=${row.round}` : '');
   if (row.group === 'balance') {
     const ms = (us: number | undefined): string => `${((us ?? 0) / 1000).toFixed(2)} ms`;
     return `${row.impl.padEnd(9)} balance ${String(row.balance).padEnd(13)} win=${row.window} units=${row.units}  p50 ${ms(row.p50)}  p99 ${ms(row.p99)}  ${row.opsPerSec?.toLocaleString('en-US')} req/s  slow unit ${((row.slowShare ?? 0) * 100).toFixed(1)} %`;
@@ -103,25 +170,59 @@ export function describe(row: Row): string {
   return `${what}${io}  ${row.opsPerSec?.toLocaleString('en-US')} ops/s${row.units && row.units > 1 ? ` (${row.units} units)` : ''}`;
 }
 
-/** The request-path cases for one implementation. */
-function requestCases(options: E2eOptions, impl: Row['impl']): CaseSpec[] {
+/** Whether a case is one of ROUND_CASES. */
+function inRounds(spec: CaseSpec): boolean {
+  return spec.connections === 1 && ROUND_CASES.some((r) => r.name === spec.name && r.window === spec.window && r.payload === spec.payload);
+}
+
+/** The request-path cases for one implementation: ROUND_CASES first, then the flags' others. */
+function requestCases(options: E2eOptions, impl: Impl): CaseSpec[] {
   const seconds = options.quick ? 0.4 : 1.5;
-  const cases: CaseSpec[] = [];
+  const rttCount = options.quick ? 400 : 3000;
+  // Moleculer's requests carry strings: it is measured with 64 B payloads only.
+  const cases: CaseSpec[] = ROUND_CASES.filter((r) => impl !== 'moleculer' || r.payload === 64).map((r) =>
+    r.name === 'rtt' ? { ...r, connections: 1, count: rttCount } : { ...r, connections: 1, seconds },
+  );
+  // The request-only baselines (raw net, gRPC-js, NATS) are measured on ROUND_CASES alone.
+  if (impl !== 'roletalk' && impl !== 'ws' && impl !== 'moleculer') return cases;
+  const add = (spec: CaseSpec): void => {
+    if (!inRounds(spec)) cases.push(spec);
+  };
   const connections = impl === 'moleculer' ? [1] : options.connections;
   for (const c of connections) {
-    cases.push({ name: 'rtt', connections: c, window: 1, payload: 64, count: options.quick ? 400 : 3000 });
-    for (const w of options.windows) cases.push({ name: 'throughput', connections: c, window: w, payload: 64, seconds });
+    add({ name: 'rtt', connections: c, window: 1, payload: 64, count: rttCount });
+    for (const w of options.windows) add({ name: 'throughput', connections: c, window: w, payload: 64, seconds });
   }
   if (impl !== 'moleculer') {
-    for (const p of options.payloads.filter((p) => p !== 64)) {
-      cases.push({ name: 'throughput', connections: 1, window: 64, payload: p, seconds });
-    }
+    for (const p of options.payloads.filter((p) => p !== 64)) add({ name: 'throughput', connections: 1, window: 64, payload: p, seconds });
     for (const c of options.connections) {
       cases.push({ name: 'messages', connections: c, window: 1, payload: 64, count: options.quick ? 20000 : 200000 });
     }
     cases.push({ name: 'stream', connections: 1, window: 1, payload: 65536, bytes: options.quick ? 16 << 20 : 128 << 20 });
   }
   return cases;
+}
+
+/**
+ * The requests group: ROUND_CASES for roletalk and every baseline in interleaved rounds, then
+ * each implementation's other cases once. NATS answers through a nats-server started here.
+ */
+async function runRequests(options: E2eOptions): Promise<Row[]> {
+  const impls: Impl[] = ['roletalk', ...availableBaselines(options)];
+  const broker = impls.includes('nats') ? await nats.startBroker(options.pin ? SERVER_CPU : null) : undefined;
+  try {
+    const server = (impl: Impl): ServerOptions => ({ impl, peers: 1, ioThreads: 0, port: 0, ...(broker ? { broker: broker.url } : {}) });
+    const job = (impl: Impl, cases: CaseSpec[]): Job => ({ impl, cases, ioThreads: 0 });
+    const contenders = impls.map((impl) => ({ server: server(impl), job: job(impl, requestCases(options, impl).filter(inRounds)) }));
+    const rows = await interleave(options, contenders, options.rounds);
+    for (const impl of impls) {
+      const once = requestCases(options, impl).filter((c) => !inRounds(c));
+      if (once.length > 0) rows.push(...(await measure(options, server(impl), job(impl, once))));
+    }
+    return rows;
+  } finally {
+    broker?.stop();
+  }
 }
 
 /** The cases that show what I/O threads do: latency, throughput, and handlers that burn CPU. */
@@ -166,34 +267,23 @@ function transportCases(options: E2eOptions): CaseSpec[] {
 }
 
 /**
- * roletalk over a Unix socket against TCP loopback, side by side: one server of each, then
- * rounds of the same cases that alternate which goes first, so that load from elsewhere on the
- * machine falls on both alike. The report takes medians over the rounds.
+ * roletalk over a Unix socket against TCP loopback, side by side in interleaved rounds, so that
+ * load from elsewhere on the machine falls on both alike. The report takes medians over the rounds.
  */
 async function runTransports(options: E2eOptions): Promise<Row[]> {
   const transports = options.transports.filter((t) => t === 'tcp' || process.platform !== 'win32');
   if (transports.length < options.transports.length) options.log('Unix socket transport skipped: not on Windows');
   if (transports.length === 0) return [];
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'roletalk-bench-'));
-  const servers = new Map<Transport, { child: ChildProcess; addresses: string[] }>();
-  const rows: Row[] = [];
   try {
-    for (const transport of transports) {
-      const socketPath = transport === 'unix' ? path.join(dir, 'bench.sock') : undefined;
-      servers.set(transport, await startServer({ impl: 'roletalk', peers: 1, ioThreads: 0, port: 0, ...(socketPath ? { socketPath } : {}) }));
-    }
-    for (let round = 1; round <= options.transportRounds; round++) {
-      const order = round % 2 === 1 ? transports : [...transports].reverse();
-      for (const transport of order) {
-        const task: ClientTask = { kind: 'run', impl: 'roletalk', addresses: servers.get(transport)!.addresses, cases: transportCases(options), ioThreads: 0, transport, round };
-        rows.push(...(await runClient(task, options.log)));
-      }
-    }
+    const contenders = transports.map((transport) => ({
+      server: { impl: 'roletalk' as const, peers: 1, ioThreads: 0, port: 0, ...(transport === 'unix' ? { socketPath: path.join(dir, 'bench.sock') } : {}) },
+      job: { impl: 'roletalk' as const, cases: transportCases(options), ioThreads: 0, transport },
+    }));
+    return await interleave(options, contenders, options.transportRounds);
   } finally {
-    for (const server of servers.values()) server.child.kill();
     fs.rmSync(dir, { recursive: true, force: true });
   }
-  return rows;
 }
 
 function fanoutCases(options: E2eOptions): CaseSpec[] {
@@ -204,89 +294,44 @@ function fanoutCases(options: E2eOptions): CaseSpec[] {
 }
 
 export async function runE2e(options: E2eOptions): Promise<Row[]> {
-  const rows: Row[] = [];
   const wanted = (group: E2eGroup): boolean => options.groups === undefined || options.groups.includes(group);
   if (options.mesh !== null) {
     // Against bench peers started elsewhere: roletalk only, one row set per run.
-    rows.push(...(await runClient({ kind: 'run', impl: 'roletalk', addresses: options.mesh, cases: requestCases(options, 'roletalk'), ioThreads: 0 }, options.log)));
-    return rows;
+    return client(options, options.mesh, { impl: 'roletalk', cases: requestCases(options, 'roletalk'), ioThreads: 0 });
   }
-  const impls: Row['impl'][] = options.baselines ? ['roletalk', 'ws', 'moleculer'] : ['roletalk'];
-  if (impls.includes('moleculer') && !installed('moleculer')) {
-    // Moleculer is a dev dependency: an installed roletalk-bench runs without that baseline.
-    options.log('Moleculer baseline skipped: the moleculer package is not installed (npm install moleculer to include it)');
-    impls.splice(impls.indexOf('moleculer'), 1);
-  }
-  for (const impl of wanted('requests') ? impls : []) {
-    const server = await startServer({ impl, peers: 1, ioThreads: 0, port: 0 });
-    try {
-      const cases = requestCases(options, impl);
-      rows.push(...(await runClient({ kind: 'run', impl, addresses: server.addresses, cases, ioThreads: 0 }, options.log)));
-    } finally {
-      server.child.kill();
-    }
-  }
+  const rows: Row[] = [];
+  const roletalk = (more: Partial<ServerOptions> = {}): ServerOptions => ({ impl: 'roletalk', peers: 1, ioThreads: 0, port: 0, ...more });
+  if (wanted('requests')) rows.push(...(await runRequests(options)));
   // I/O threads on the serving side, whose handlers may keep its main thread busy.
   for (const ioThreads of wanted('threads') ? options.ioThreads : []) {
-    const server = await startServer({ impl: 'roletalk', peers: 1, ioThreads, port: 0 });
-    try {
-      const task = { kind: 'run', impl: 'roletalk', addresses: server.addresses, cases: threadCases(options), ioThreads: 0, serverIoThreads: ioThreads } as const;
-      rows.push(...(await runClient(task, options.log)));
-    } finally {
-      server.child.kill();
-    }
+    rows.push(...(await measure(options, roletalk({ ioThreads }), { impl: 'roletalk', cases: threadCases(options), ioThreads: 0, serverIoThreads: ioThreads })));
   }
   // The same-host fast path: a Unix socket against TCP loopback, in interleaved rounds.
   if (wanted('transport')) rows.push(...(await runTransports(options)));
   // The effect of write batching: the same cases with other batch sizes (1: no batching).
   for (const writeBatch of wanted('batch') ? options.writeBatches : []) {
-    const server = await startServer({ impl: 'roletalk', peers: 1, ioThreads: 0, port: 0, writeBatch });
-    try {
-      const cases = requestCases(options, 'roletalk').filter((c) => c.name === 'throughput' && c.payload === 64 && c.connections === 1);
-      rows.push(...(await runClient({ kind: 'run', impl: 'roletalk', addresses: server.addresses, cases, ioThreads: 0, writeBatch }, options.log)));
-    } finally {
-      server.child.kill();
-    }
+    const cases = requestCases(options, 'roletalk').filter((c) => c.name === 'throughput' && c.payload === 64 && c.connections === 1);
+    rows.push(...(await measure(options, roletalk({ writeBatch }), { impl: 'roletalk', cases, ioThreads: 0, writeBatch })));
   }
   // A storm of keyed handshakes, with the HMACs inline or in a pool, on an idle or busy server.
   for (const authThreads of wanted('auth') ? options.authThreads : []) {
     for (const busyPercent of [0, 80]) {
       const key = 'bench-secret';
-      const server = await startServer({ impl: 'roletalk', peers: 1, ioThreads: 0, port: 0, key, authThreads, busyPercent });
-      try {
-        const cases: CaseSpec[] = [{ name: 'handshakes', connections: 1, window: 1, payload: 0, count: options.quick ? 200 : 2000 }];
-        const task = { kind: 'run', impl: 'roletalk', addresses: server.addresses, cases, ioThreads: 0, key, serverAuthThreads: authThreads, serverBusyPercent: busyPercent } as const;
-        rows.push(...(await runClient(task, options.log)));
-      } finally {
-        server.child.kill();
-      }
+      const cases: CaseSpec[] = [{ name: 'handshakes', connections: 1, window: 1, payload: 0, count: options.quick ? 200 : 2000 }];
+      const job: Job = { impl: 'roletalk', cases, ioThreads: 0, key, serverAuthThreads: authThreads, serverBusyPercent: busyPercent };
+      rows.push(...(await measure(options, roletalk({ key, authThreads, busyPercent }), job)));
     }
   }
-  for (const impl of !wanted('fanout') ? [] : options.baselines ? (['roletalk', 'ws'] as const) : (['roletalk'] as const)) {
-    const server = await startServer({ impl, peers: options.units, ioThreads: 0, port: 0 });
-    try {
-      rows.push(...(await runClient({ kind: 'run', impl, addresses: server.addresses, cases: fanoutCases(options), ioThreads: 0 }, options.log)));
-    } finally {
-      server.child.kill();
-    }
+  for (const impl of !wanted('fanout') ? [] : (['roletalk', 'ws'] as const).filter((i) => i === 'roletalk' || options.baselines.includes(i))) {
+    rows.push(...(await measure(options, { impl, peers: options.units, ioThreads: 0, port: 0 }, { impl, cases: fanoutCases(options), ioThreads: 0 })));
   }
   if (wanted('tracing')) {
     // Both settings in one pair of processes: the client turns subscribers on and off in itself
     // and in the server (the `tracing` request) between slices of each case.
-    const server = await startServer({ impl: 'roletalk', peers: 1, ioThreads: 0, port: 0 });
-    try {
-      rows.push(...(await runClient({ kind: 'run', impl: 'roletalk', addresses: server.addresses, cases: tracingCases(options), ioThreads: 0 }, options.log)));
-    } finally {
-      server.child.kill();
-    }
+    rows.push(...(await measure(options, roletalk(), { impl: 'roletalk', cases: tracingCases(options), ioThreads: 0 })));
   }
   if (wanted('balance')) {
-    const server = await startServer({ impl: 'roletalk', peers: 3, ioThreads: 0, port: 0, slowPeer: BALANCE_SLOW });
-    try {
-      rows.push(...(await runClient({ kind: 'run', impl: 'roletalk', addresses: server.addresses, cases: balanceCases(options), ioThreads: 0 }, options.log)));
-    } finally {
-      server.child.kill();
-    }
+    rows.push(...(await measure(options, roletalk({ peers: 3, slowPeer: BALANCE_SLOW }), { impl: 'roletalk', cases: balanceCases(options), ioThreads: 0 })));
   }
   return rows;
 }
