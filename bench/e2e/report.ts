@@ -2,8 +2,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { environmentLine, type Environment } from '../env';
 import { barChart } from '../svg';
-import type { Row } from './messages';
-import { BALANCE_DELAY_MS, BALANCE_SLOW, type E2eGroup } from './suite';
+import type { Impl, Row } from './messages';
+import { collapseRounds, fmtSpread, median, spread } from './stats';
+import { BALANCE_DELAY_MS, BALANCE_SLOW, IMPL_NAMES, ROUND_CASES, type E2eGroup } from './suite';
 
 /** The saved result of one e2e run (bench/results/e2e.json). */
 export interface E2eResult {
@@ -57,7 +58,10 @@ function label(r: Row): string {
 
 /** Renders the e2e section of BENCHMARKS.md and writes its charts next to the results. */
 export function renderE2e(result: E2eResult, previous: E2eResult | undefined, chartDir: string, chartLink: string): string {
-  const rows = result.rows.filter((r) => r.group === undefined);
+  // The requests group's rows (no group); those run in rounds become their medians.
+  const requestRows = (of: E2eResult): Row[] => of.rows.filter((r) => r.group === undefined);
+  const roundRows = requestRows(result).filter((r) => r.round !== undefined);
+  const rows = collapseRounds(requestRows(result), key);
   const threadRows = result.rows.filter((r) => r.group === 'threads');
   const authRows = result.rows.filter((r) => r.group === 'auth');
   const tracingRows = result.rows.filter((r) => r.group === 'tracing');
@@ -70,7 +74,8 @@ export function renderE2e(result: E2eResult, previous: E2eResult | undefined, ch
   out.push(environmentLine(result.environment) + (result.quick ? ' (quick run: short, noisy figures)' : ''));
   out.push('');
   if (result.groups) out.push(`Only the groups ${result.groups.join(', ')} ran.`, '');
-  if (ours.length > 0) out.push(...mainTable(rows, ours, previous));
+  if (ours.length > 0) out.push(...mainTable(rows, ours, previous && collapseRounds(requestRows(previous), key)));
+  if (roundRows.length > 0) out.push(...baselinesTables(roundRows), '');
   if (threadRows.length > 0) out.push(...threadsTable(threadRows), '');
   if (authRows.length > 0) out.push(...authTable(authRows), '');
   if (tracingRows.length > 0) out.push(...tracingTable(tracingRows, command), '');
@@ -80,20 +85,21 @@ export function renderE2e(result: E2eResult, previous: E2eResult | undefined, ch
 }
 
 /** roletalk against the baselines, and the goals. */
-function mainTable(rows: Row[], ours: Row[], previous: E2eResult | undefined): string[] {
+function mainTable(rows: Row[], ours: Row[], previous: Row[] | undefined): string[] {
   const out: string[] = [];
   out.push('Server and client in separate processes on 127.0.0.1. Latency is p50 / p99 / p99.9 of single requests');
   out.push('(one in flight); throughput is completions over wall time with `window` requests in flight. For latency');
   out.push('the ratio is ours/ws of time (lower is better); for everything else ours/ws of rate (higher is better).');
   out.push('Single-request latency on a small VM swings between runs (whether the idle core is asleep when an answer');
   out.push('comes decides most of it): read RTT ratios across runs, with the previous-run column, not from one row.');
+  out.push('The cases run in interleaved rounds (the baselines tables below) show the median over the rounds.');
   out.push('');
   out.push('| case | roletalk | raw ws | ours/ws | Moleculer | ours/Moleculer | previous run |');
   out.push('|---|---|---|---|---|---|---|');
   for (const r of ours) {
     const ws = find(rows, 'ws', r);
     const mol = find(rows, 'moleculer', r);
-    const prev = previous?.rows.find((p) => p.impl === 'roletalk' && key(p) === key(r));
+    const prev = previous?.find((p) => p.impl === 'roletalk' && key(p) === key(r));
     const latency = r.p50 !== undefined;
     out.push(
       `| ${label(r)} | ${fmt(r)} | ${fmt(ws)} | ${fmtRatio(ratio(r, ws), latency)} | ${fmt(mol)} | ${fmtRatio(ratio(r, mol), latency)} | ${fmt(prev)} |`,
@@ -292,11 +298,69 @@ export function balanceGoal(rows: Row[]): string[] {
   return [`${text}: **${(share * 100).toFixed(1)} %** and **${p99.toFixed(2)}x**, ${met ? 'met' : '**not met**'}.`];
 }
 
-function median(values: number[]): number | undefined {
-  if (values.length === 0) return undefined;
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1]! + sorted[mid]!) / 2;
+/** The implementations of the ratio columns: ours against raw net and ws, the other baselines against ws. */
+const RATIOS: ReadonlyArray<[Impl, Impl, string]> = [
+  ['roletalk', 'net', 'ours/net'],
+  ['roletalk', 'ws', 'ours/raw ws'],
+  ['grpc', 'ws', 'gRPC-js/ws'],
+  ['nats', 'ws', 'NATS/ws'],
+];
+
+/**
+ * ROUND_CASES for roletalk and every baseline, taken in interleaved rounds: each implementation's
+ * figure, and the ratios of each round's figures, as the median over the rounds (min–max).
+ */
+function baselinesTables(rows: Row[]): string[] {
+  const rounds = [...new Set(rows.map((r) => r.round))].length;
+  const impls = (Object.keys(IMPL_NAMES) as Impl[]).filter((impl) => rows.some((r) => r.impl === impl));
+  const perRound = (impl: Impl, spec: (typeof ROUND_CASES)[number]): Map<number, Row> =>
+    new Map(
+      rows
+        .filter((r) => r.impl === impl && r.connections === 1 && r.case === spec.name && r.window === spec.window && r.payload === spec.payload)
+        .map((r) => [r.round!, r]),
+    );
+  const caseLabel = (spec: (typeof ROUND_CASES)[number]): string => {
+    const size = spec.payload >= 1024 ? `${spec.payload / 1024} KiB` : `${spec.payload} B`;
+    return spec.name === 'rtt' ? `RTT ${size} p50` : `${size} w${spec.window}`;
+  };
+  const out = [
+    '### Against every baseline, in interleaved rounds',
+    '',
+    `One connection; ${rounds} rounds, each running every implementation in turn (the order alternates), so that load from`,
+    'elsewhere on the machine falls on all alike. raw net is TCP with a 4-byte length prefix and one write per tick on',
+    'both sides, the ceiling of any framing over TCP in Node; gRPC-js is one unary method with pass-through (Buffer)',
+    'serializers; NATS is request/reply through a local nats-server. Cells are the median over the rounds (min–max):',
+    'RTT is p50 in µs, the others requests/s (wN: N requests in flight).',
+    '',
+    `| case | ${impls.map((i) => IMPL_NAMES[i]).join(' | ')} |`,
+    `|---|${impls.map(() => '---|').join('')}`,
+  ];
+  for (const spec of ROUND_CASES) {
+    const latency = spec.name === 'rtt';
+    const cells = impls.map((impl) => {
+      const values = [...perRound(impl, spec).values()].map((r) => figure(r)!);
+      return fmtSpread(spread(values), (v) => (latency ? `${Math.round(v)}` : Math.round(v).toLocaleString('en-US')));
+    });
+    out.push(`| ${caseLabel(spec)} | ${cells.join(' | ')} |`);
+  }
+  out.push(
+    '',
+    "Each round's ratio, median over the rounds (min–max): of time for RTT (lower is better), of rate for the others",
+    '(higher is better).',
+    '',
+    `| case | ${RATIOS.map(([, , title]) => title).join(' | ')} |`,
+    `|---|${RATIOS.map(() => '---|').join('')}`,
+  );
+  for (const spec of ROUND_CASES) {
+    const cells = RATIOS.map(([a, b]) => {
+      const of = perRound(a, spec);
+      const against = perRound(b, spec);
+      const ratios = [...of].map(([round, r]) => ratio(r, against.get(round))).filter((v): v is number => v !== undefined);
+      return fmtSpread(spread(ratios), (v) => v.toFixed(2), 'x');
+    });
+    out.push(`| ${caseLabel(spec)} | ${cells.join(' | ')} |`);
+  }
+  return out;
 }
 
 /**
