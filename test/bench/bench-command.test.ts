@@ -5,7 +5,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { groupList } from '../../bench/run';
+import { baselineList, groupList, pinFlag, roundCount } from '../../bench/run';
+import { findBinary } from '../../bench/e2e/processes';
 
 // Proves the benchmark commands work (not what they measure): `npm run bench -- --quick` and a
 // `--mesh` run against bench peers started by `roletalk-bench serve`.
@@ -17,12 +18,13 @@ const benchDir = path.join(root, 'build', 'bench');
 test('bench --quick runs every case against the baselines and writes the report', async () => {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'roletalk-bench-'));
   // 95 s measured on a 2-core machine at load 15 (the tracing and balance groups some 15 s of it),
-  // before the transport group (some 25 s more).
-  await run(process.execPath, [path.join(benchDir, 'run.js'), '--quick', '--out', out], { cwd: root, timeout: 240_000 });
+  // before the transport group (some 25 s more) and the rounds against every baseline (some 60 s more).
+  await run(process.execPath, [path.join(benchDir, 'run.js'), '--quick', '--out', out], { cwd: root, timeout: 360_000 });
   const result = JSON.parse(fs.readFileSync(path.join(out, 'e2e.json'), 'utf8')) as {
     rows: Array<{ impl: string; case: string; group?: string; tracing?: boolean; balance?: string; slowShare?: number }>;
   };
-  for (const impl of ['roletalk', 'ws', 'moleculer']) assert.ok(result.rows.some((r) => r.impl === impl), impl);
+  // gRPC-js and NATS are dev dependencies (NATS also needs nats-server): they may be skipped.
+  for (const impl of ['roletalk', 'ws', 'net', 'moleculer']) assert.ok(result.rows.some((r) => r.impl === impl), impl);
   for (const kind of ['rtt', 'throughput', 'messages', 'stream', 'broadcast', 'survey']) {
     assert.ok(result.rows.some((r) => r.impl === 'roletalk' && r.case === kind), kind);
   }
@@ -83,4 +85,47 @@ test('--groups picks e2e groups and refuses unknown ones', async () => {
   assert.throws(() => groupList('tracing,nope'), /--groups/);
   assert.throws(() => groupList(true), /--groups/);
   await assert.rejects(run(process.execPath, [path.join(benchDir, 'run.js'), '--only', 'e2e', '--groups', 'nope', '--out', os.tmpdir()], { cwd: root }), /--groups/);
+});
+
+test('a tiny requests run against raw net: interleaved rounds, the baselines tables, pinning when taskset exists', async () => {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'roletalk-bench-'));
+  const pin = findBinary('taskset') !== undefined;
+  const flags = ['--quick', '--only', 'e2e', '--groups', 'requests', '--baselines', 'net', '--rounds', '2', '--connections', '1', '--windows', '1', '--payloads', '64'];
+  await run(process.execPath, [path.join(benchDir, 'run.js'), ...flags, ...(pin ? ['--pin'] : []), '--out', out], { cwd: root, timeout: 120_000 });
+  const result = JSON.parse(fs.readFileSync(path.join(out, 'e2e.json'), 'utf8')) as {
+    environment: { pinned?: string };
+    rows: Array<{ impl: string; case: string; window: number; payload: number; round?: number }>;
+  };
+  assert.deepEqual([...new Set(result.rows.map((r) => r.impl))].sort(), ['net', 'roletalk']);
+  for (const impl of ['roletalk', 'net']) {
+    for (const [kind, window, payload] of [['rtt', 1, 64], ['throughput', 64, 64], ['throughput', 16, 4096], ['throughput', 8, 65536]] as const) {
+      const rounds = result.rows.filter((r) => r.impl === impl && r.case === kind && r.window === window && r.payload === payload).map((r) => r.round);
+      assert.deepEqual(rounds.sort(), [1, 2], `${impl} ${kind} w${window} ${payload} B`);
+    }
+  }
+  assert.equal(result.environment.pinned, pin ? 'servers CPU 0, client CPU 1' : 'no');
+  const report = fs.readFileSync(path.join(out, 'BENCHMARKS.md'), 'utf8');
+  assert.match(report, /### Against every baseline, in interleaved rounds/);
+  assert.match(report, /\| RTT 64 B p50 \| [\d,]+( \([\d,]+–[\d,]+\))? \| [\d,]+/);
+  assert.match(report, /\| 64 KiB w8 \| \d+\.\d\dx( \(\d+\.\d\d–\d+\.\d\d\))? \| – \|/, 'ours/net measured, ours/raw ws not');
+  assert.match(report, pin ? /pinned to CPUs: servers CPU 0, client CPU 1/ : /pinned to CPUs: no/);
+  fs.rmSync(out, { recursive: true, force: true });
+});
+
+test('--rounds, --pin and --baselines are checked, and a bad value names its flag', async () => {
+  assert.equal(roundCount({}, 'rounds', 3), 3);
+  assert.equal(roundCount({ rounds: '5' }, 'rounds', 3), 5);
+  for (const bad of ['0', '1.5', 'x', true] as const) assert.throws(() => roundCount({ rounds: bad }, 'rounds', 3), /--rounds/);
+  assert.throws(() => roundCount({ 'transport-rounds': '0' }, 'transport-rounds', 3), /--transport-rounds/);
+  assert.equal(pinFlag(undefined), false);
+  assert.equal(pinFlag(true), true);
+  assert.throws(() => pinFlag('yes'), /--pin/);
+  assert.deepEqual(baselineList({ baselines: 'net, ws,net' }), ['net', 'ws']);
+  assert.deepEqual(baselineList({ 'no-baselines': true }), []);
+  assert.ok(baselineList({}).includes('nats'));
+  assert.throws(() => baselineList({ baselines: 'net,zmq' }), /--baselines/);
+  // The messages, not the flags: the error of a failed command also quotes its command line.
+  for (const [flag, value, message] of [['--rounds', '0', /--rounds takes an integer >= 1/], ['--pin', 'yes', /--pin takes no value/], ['--baselines', 'zmq', /Expected --baselines/]] as const) {
+    await assert.rejects(run(process.execPath, [path.join(benchDir, 'run.js'), '--only', 'e2e', flag, value, '--out', os.tmpdir()], { cwd: root }), message);
+  }
 });

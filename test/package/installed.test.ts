@@ -8,7 +8,8 @@ import path from 'node:path';
 // The package as users get it: `npm pack`, installed into a fresh project, then used from there
 // the way a user does: require and import, a strict TypeScript consumer (the published
 // declarations with no help from this repository's devDependencies), and the roletalk-bench
-// command from node_modules/.bin (serve, and a --mesh run against it).
+// command from node_modules/.bin (serve, a --mesh run against it, and a run against the baselines
+// without the dev dependencies that some of them need).
 
 const root = path.resolve(__dirname, '..', '..', '..');
 const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
@@ -267,6 +268,17 @@ test('the packed package, installed in a fresh project, works as users use it', 
       // Results and the report go to the user's directory, never into node_modules.
       assert.ok(!fs.existsSync(path.join(installed, 'BENCHMARKS.md')), 'the bench wrote BENCHMARKS.md into node_modules');
       assert.ok(!fs.existsSync(path.join(installed, 'bench')), 'the bench wrote results into node_modules');
+    });
+
+    await t.test('roletalk-bench run against the baselines: the dev-dependency ones skipped with a note each', async () => {
+      const bin = path.join(project, 'node_modules', '.bin', 'roletalk-bench');
+      const benchEnv = { ...env, PATH: `${path.dirname(process.execPath)}${path.delimiter}${env.PATH ?? ''}` };
+      const out = path.join(project, 'bench-out');
+      const flags = ['--quick', '--only', 'e2e', '--groups', 'requests', '--rounds', '1', '--connections', '1', '--windows', '1', '--payloads', '64', '--out', out];
+      const r = check('roletalk-bench run --groups requests', await exec(bin, ['run', ...flags], { cwd: project, env: benchEnv, timeout: 120_000 }));
+      for (const name of ['gRPC-js', 'NATS', 'Moleculer']) assert.match(r.stdout, new RegExp(`${name} baseline skipped: the \\S+ package is not installed`));
+      assert.match(r.stdout, /net\s+rtt\s+conn=1/);
+      assert.match(fs.readFileSync(path.join(out, 'BENCHMARKS.md'), 'utf8'), /### Against every baseline, in interleaved rounds/);
     });
   } finally {
     for (const child of children) {
