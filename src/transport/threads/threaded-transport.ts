@@ -154,10 +154,10 @@ export class ThreadConnection extends ConnectionBase implements Connection {
     return !this.closed && !this.closing && Atomics.load(this.thread.shared, 2 * this.slot + 1) === 1;
   }
 
-  send(frame: Buffer): void {
+  send(frame: Buffer, body?: Buffer): void {
     if (this.open) {
-      this.countOut(frame);
-      this.thread.toIo.add(this.slot, frame);
+      this.countOut(frame, body);
+      this.thread.toIo.add(this.slot, frame, body);
     }
     // Copied into the batch: the pooled frame can be reused at once.
     this.pool.release(frame);
