@@ -30,10 +30,10 @@ export interface Connection {
   /**
    * Sends one frame as one binary WebSocket message. A pooled frame's reference passes to
    * the connection, which releases it once the socket is done with the bytes
-   * (see src/protocol/buffer-pool.ts). `body`, when given, is the rest of the message after
-   * `frame` (a large payload sent as it is, not copied into the frame); it is only read.
+   * (see src/protocol/buffer-pool.ts). A large binary payload the encoder left out of the frame
+   * (`bodyOf(frame)`, src/protocol/payload.ts) follows it in the same message.
    */
-  send(frame: Buffer, body?: Buffer): void;
+  send(frame: Buffer): void;
   /** Closes with a close handshake; the code and reason are diagnostics for the remote. */
   close(code?: number, reason?: string): void;
   /** Drops the connection at once, without a close handshake. */

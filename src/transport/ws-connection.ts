@@ -2,6 +2,7 @@ import type { Socket } from 'node:net';
 import { WebSocket } from 'ws';
 import { CloseCode } from '../errors';
 import type { BufferPool } from '../protocol/buffer-pool';
+import { bodyOf } from '../protocol/payload';
 import { ConnectionBase } from './connection-base';
 import { DEFAULT_WRITE_BATCH, type Connection, type HeartbeatOptions, type WriteBatch } from './connection';
 import type { MessageSocket, MessageSocketEvents } from './message-socket';
@@ -64,11 +65,12 @@ export class WsConnection extends ConnectionBase implements Connection {
     return !this.closed && this.socket.open;
   }
 
-  send(frame: Buffer, body?: Buffer): void {
+  send(frame: Buffer): void {
     if (!this.open) {
       this.pool.release(frame);
       return;
     }
+    const body = bodyOf(frame);
     this.countOut(frame, body);
     this.socket.send(frame, body);
   }

@@ -4,6 +4,7 @@ import { Worker } from 'node:worker_threads';
 import type { ClientOptions } from 'ws';
 import { CloseCode } from '../../errors';
 import type { BufferPool } from '../../protocol/buffer-pool';
+import { bodyOf } from '../../protocol/payload';
 import { ConnectionBase } from '../connection-base';
 import type { Connection, HeartbeatOptions, WriteBatch } from '../connection';
 import type { ListenSpec, Transport } from '../transport';
@@ -154,8 +155,9 @@ export class ThreadConnection extends ConnectionBase implements Connection {
     return !this.closed && !this.closing && Atomics.load(this.thread.shared, 2 * this.slot + 1) === 1;
   }
 
-  send(frame: Buffer, body?: Buffer): void {
+  send(frame: Buffer): void {
     if (this.open) {
+      const body = bodyOf(frame);
       this.countOut(frame, body);
       this.thread.toIo.add(this.slot, frame, body);
     }
