@@ -4,6 +4,7 @@ import type { Connection } from '../transport/connection';
 import { StreamReader } from '../streams/reader';
 import { StreamWriter } from '../streams/writer';
 import type { FrameEncoder } from '../protocol/encoder';
+import { copyFrame } from '../protocol/payload';
 import { OverloadedError } from '../errors';
 import { Context } from './context';
 import type { RemotePeer } from './remote-peer';
@@ -83,7 +84,7 @@ export class Dispatcher {
       const seen = incoming.begin(corr, ctx, conn);
       if (seen === undefined && frame.deadlineMs !== undefined) ctx.deadline = Date.now() + frame.deadlineMs;
       if (seen !== undefined) {
-        if (seen !== 'running') sendOn(unit, conn, seen !== null ? Buffer.from(seen) : encoder.reject(corr, ANSWER_FORGOTTEN));
+        if (seen !== 'running') sendOn(unit, conn, seen !== null ? copyFrame(seen) : encoder.reject(corr, ANSWER_FORGOTTEN));
         return;
       }
     }

@@ -1,3 +1,4 @@
+import { copyFrame, messageLength } from '../protocol/payload';
 import type { Connection } from '../transport/connection';
 import type { Context } from './context';
 
@@ -59,7 +60,7 @@ export class IncomingRequests {
   finish(corr: number, frame: Buffer, keepBytes: boolean): Connection | null | undefined {
     const running = this.running.get(corr);
     this.running.delete(corr);
-    this.remember(corr, keepBytes ? Buffer.from(frame) : null);
+    this.remember(corr, keepBytes ? copyFrame(frame) : null);
     if (running === undefined) return undefined;
     running.ctx._settled();
     return running.ctx._aborted ? null : running.conn;
@@ -81,7 +82,7 @@ export class IncomingRequests {
     answers.set(corr, frame);
     this.order.push(corr);
     if (frame !== null) {
-      this.answerBytes += frame.length;
+      this.answerBytes += messageLength(frame);
       this.kept.push(corr);
     }
     // Oldest first, from queues: iterating a Map from its start after many deletions skips
@@ -90,14 +91,14 @@ export class IncomingRequests {
       const oldest = this.order.shift()!;
       const body = answers.get(oldest);
       answers.delete(oldest);
-      if (body) this.answerBytes -= body.length;
+      if (body) this.answerBytes -= messageLength(body);
     }
     while (this.answerBytes > ANSWER_MEMORY.bytes && this.kept.size > 0) {
       const old = this.kept.shift()!;
       const body = answers.get(old);
       if (body) {
         answers.set(old, null);
-        this.answerBytes -= body.length;
+        this.answerBytes -= messageLength(body);
       }
     }
     // Ids past the entry count are gone from `answers` anyway.

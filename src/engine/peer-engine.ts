@@ -11,6 +11,7 @@ import type { BufferPool } from '../protocol/buffer-pool';
 import { Extension, FrameType, PROTOCOL_VERSION } from '../protocol/constants';
 import type { PeerInfo } from '../protocol/decoder';
 import { FrameEncoder } from '../protocol/encoder';
+import { messageLength } from '../protocol/payload';
 import type { Connection, HeartbeatOptions, WriteBatch } from '../transport/connection';
 import type { ListenSpec, Transport } from '../transport/transport';
 import { WsTransport } from '../transport/ws-transport';
@@ -193,7 +194,8 @@ export class PeerEngine implements RemoteHost {
   broadcast(remotes: readonly RemotePeer[], role: string, event: string, data: unknown): number {
     if (remotes.length === 0) return 0;
     const frame = this.encoder.message(role, event, data);
-    const within = remotes.filter((r) => frame.length <= r.maxFrame);
+    const length = messageLength(frame);
+    const within = remotes.filter((r) => length <= r.maxFrame);
     return this.sendToEach(within, frame, true);
   }
 

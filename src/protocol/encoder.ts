@@ -1,6 +1,6 @@
 import { BufferPool, defaultPool } from './buffer-pool';
 import { FrameType, StreamFlag } from './constants';
-import { preparePayload, writePayload } from './payload';
+import { attachDetached, messageLength, payloadBound, preparePayload, writePayload } from './payload';
 import { varnumLength, writeVarnum } from './varnum';
 import { InvalidArgumentError, PayloadTooLargeError } from '../errors';
 
@@ -63,7 +63,7 @@ export class FrameEncoder {
     if (limit === Infinity) return undefined;
     // Exact but for payloads below SMALL_BOUND, counted at 3 bytes a character: far below any
     // maxPayload a peer accepts (128 KiB at least).
-    const size = 21 + Buffer.byteLength(role) + Buffer.byteLength(event) + preparePayload(data);
+    const size = 21 + Buffer.byteLength(role) + Buffer.byteLength(event) + payloadBound(data);
     return size > limit ? new PayloadTooLargeError(size, limit) : undefined;
   }
 
@@ -77,13 +77,15 @@ export class FrameEncoder {
 
   /** Returns `frame` if it is within `limit`; else releases it and throws PayloadTooLargeError. */
   within(frame: Buffer, limit: number): Buffer {
-    if (frame.length <= limit) return frame;
+    const length = messageLength(frame);
+    if (length <= limit) return frame;
     this.pool.release(frame);
-    throw new PayloadTooLargeError(frame.length, limit);
+    throw new PayloadTooLargeError(length, limit);
   }
 
+  /** A frame with a user payload, just committed: its detached payload attached, its size checked. */
   private checked(frame: Buffer): Buffer {
-    return this.within(frame, this.maxFrame);
+    return this.within(attachDetached(frame), this.maxFrame);
   }
 
   /** RESPONSE (102) or REJECT (105): `u8 corrLen, corr, payload`. */

@@ -14,6 +14,16 @@ let scratchType: number = DataType.NULL;
 let scratchText = '';
 let scratchBytes: Uint8Array | null = null;
 let scratchBool = false;
+/** A binary payload left out of its frame (see DETACH_FROM), waiting for the encoder to attach it. */
+let scratchDetached: Buffer | null = null;
+
+/**
+ * Binary payloads from this size on are not copied into their frame: the frame ends at the
+ * datatype byte and the bytes follow it in the same WebSocket message (`bodyOf`). A copy of
+ * 64 KiB costs more than the rest of the request's path; a Buffer handed to a socket is not
+ * copied either (as with `socket.write`, the caller must not change it while it is sent).
+ */
+export const DETACH_FROM = 8 * 1024;
 
 /** Strings shorter than this reserve 3 bytes per UTF-16 unit instead of measuring exactly. */
 const MEASURE_STRINGS_FROM = 4096;
@@ -25,6 +35,7 @@ function textBound(text: string): number {
 /** Classifies `value` as the original does; returns the most bytes the payload can take. */
 export function preparePayload(value: unknown): number {
   scratchBytes = null;
+  scratchDetached = null;
   switch (typeof value) {
     case 'string':
       scratchType = DataType.STRING;
@@ -43,6 +54,10 @@ export function preparePayload(value: unknown): number {
       if (value === null) break;
       if (value instanceof Uint8Array) {
         scratchType = DataType.BINARY;
+        if (value.byteLength >= DETACH_FROM) {
+          scratchDetached = Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+          return 1;
+        }
         scratchBytes = value;
         return 1 + value.byteLength;
       }
@@ -89,15 +104,60 @@ export function writePayload(buf: Buffer, offset: number): number {
       buf[offset] = scratchBool ? 1 : 0;
       return offset + 1;
     case DataType.BINARY: {
-      const bytes = scratchBytes!;
+      const bytes = scratchBytes;
+      // A detached payload is attached by the encoder once the frame is committed.
+      if (bytes === null) return offset;
       scratchBytes = null;
-      // The one copy of user data on the send path: a WebSocket message must be one buffer.
+      // The one copy of a small binary payload on the send path.
       buf.set(bytes, offset);
       return offset + bytes.byteLength;
     }
     default:
       return offset;
   }
+}
+
+/** The most bytes `value` takes in a message, a detached payload included (nothing is encoded). */
+export function payloadBound(value: unknown): number {
+  const bound = preparePayload(value);
+  const detached = scratchDetached;
+  scratchDetached = null;
+  return detached === null ? bound : bound + detached.length;
+}
+
+const bodies = new WeakMap<Buffer, Buffer>();
+
+/** Attaches the payload the last `writePayload` left out, if any, to the frame just made. */
+export function attachDetached(frame: Buffer): Buffer {
+  const body = scratchDetached;
+  if (body !== null) {
+    scratchDetached = null;
+    bodies.set(frame, body);
+  }
+  return frame;
+}
+
+/**
+ * The payload bytes that follow `frame` in its message, when they were left out of it
+ * (DETACH_FROM). Such a frame ends with the binary datatype byte, which keeps the look-up off
+ * every other frame.
+ */
+export function bodyOf(frame: Buffer): Buffer | undefined {
+  return frame.length > 0 && frame[frame.length - 1] === DataType.BINARY ? bodies.get(frame) : undefined;
+}
+
+/** The length of the whole message `frame` stands for, its detached payload included. */
+export function messageLength(frame: Buffer): number {
+  const body = bodyOf(frame);
+  return body === undefined ? frame.length : frame.length + body.length;
+}
+
+/** A copy of `frame` outside the pool, for keeping; a detached payload stays attached, uncopied. */
+export function copyFrame(frame: Buffer): Buffer {
+  const copy = Buffer.from(frame);
+  const body = bodyOf(frame);
+  if (body !== undefined) bodies.set(copy, body);
+  return copy;
 }
 
 /** A payload read back: the value and the name of its type, as `ctx.type` reports it. */

@@ -45,9 +45,9 @@ export abstract class ConnectionBase {
   }
 
   /** For subclasses: a frame is on its way out. */
-  protected countOut(frame: Buffer): void {
+  protected countOut(frame: Buffer, body?: Buffer): void {
     this.counters.framesOut++;
-    this.counters.bytesOut += frame.length;
+    this.counters.bytesOut += frame.length + (body === undefined ? 0 : body.length);
   }
 
   /** For subclasses: the connection is gone (once). */

@@ -30,7 +30,8 @@ export interface Connection {
   /**
    * Sends one frame as one binary WebSocket message. A pooled frame's reference passes to
    * the connection, which releases it once the socket is done with the bytes
-   * (see src/protocol/buffer-pool.ts).
+   * (see src/protocol/buffer-pool.ts). A large binary payload the encoder left out of the frame
+   * (`bodyOf(frame)`, src/protocol/payload.ts) follows it in the same message.
    */
   send(frame: Buffer): void;
   /** Closes with a close handshake; the code and reason are diagnostics for the remote. */

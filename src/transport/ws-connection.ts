@@ -2,56 +2,55 @@ import type { Socket } from 'node:net';
 import { WebSocket } from 'ws';
 import { CloseCode } from '../errors';
 import type { BufferPool } from '../protocol/buffer-pool';
+import { bodyOf } from '../protocol/payload';
 import { ConnectionBase } from './connection-base';
 import { DEFAULT_WRITE_BATCH, type Connection, type HeartbeatOptions, type WriteBatch } from './connection';
+import type { MessageSocket, MessageSocketEvents } from './message-socket';
+import { WsLibSocket } from './ws-lib-socket';
+import { WsWire } from './ws-wire';
 
-const SEND_OPTIONS = { binary: true, compress: false } as const;
+/** ws's own limit when none is set, kept for connections without maxPayload. */
+const WS_DEFAULT_MAX_PAYLOAD = 100 * 1024 * 1024;
 
 /**
- * A `Connection` over a `ws` WebSocket on the main thread.
+ * A `Connection` over a WebSocket on the main thread. `ws` does the opening handshake; then, as
+ * a rule, WsWire carries the frames (batched per tick, see WsFrameWriter); a connection with a
+ * negotiated extension stays with `ws` (WsLibSocket).
  *
- * Writes made in one tick are batched: the tick's first frame is written at once, the next ones
- * cork the socket until a nextTick uncorks it (ws corks around each frame too; corks nest), and
- * a batch that reaches `batch.frames` frames or `batch.bytes` bytes is flushed at once. Without the cap two busy
- * peers fall into lockstep, each idle while the other works through a whole window; with it
- * they overlap (see BENCHMARKS.md: 16 frames doubled pipelined throughput over no cap).
- *
- * Heartbeats follow docs/protocol.md §1: ping every interval, drop the connection at once (terminate, not close: a gone peer never answers a close handshake) when
- * no pong comes within the timeout.
+ * Heartbeats follow docs/protocol.md §1: ping every interval, drop the connection at once
+ * (terminate, not close: a gone peer never answers a close handshake) when no pong comes
+ * within the timeout.
  */
 export class WsConnection extends ConnectionBase implements Connection {
   readonly remoteAddress: string;
 
-  private readonly socket: Socket | null;
-  /** Frames and bytes written since the socket was corked (0: not corked). */
-  private corked = 0;
-  private corkedBytes = 0;
-  /** The tick's first frame went out uncorked; later ones are batched until nextTick. */
-  private sentThisTick = false;
+  private readonly socket: MessageSocket;
   private closed = false;
-  /** Set when this side ends the connection, so the close reports why, not ws's 1006. */
+  /** Set when this side ends the connection, so the close reports why, not the echo or 1006. */
   private localCloseCode = 0;
   private localCloseReason = '';
   private heartbeat: NodeJS.Timeout | null = null;
   private pongTimer: NodeJS.Timeout | null = null;
 
   constructor(
+    /** The `ws` object of the opening handshake; 1.1.x hands it to `connect`'s caller. */
     readonly ws: WebSocket,
     readonly outbound: boolean,
     private readonly pool: BufferPool,
     private readonly heartbeatOptions: HeartbeatOptions,
-    private readonly batch: WriteBatch = DEFAULT_WRITE_BATCH,
+    batch: WriteBatch = DEFAULT_WRITE_BATCH,
+    maxPayload = 0,
   ) {
     super();
-    // ws keeps the net.Socket private; corking it is the one reach inside ws we rely on.
-    this.socket = (ws as unknown as { _socket: Socket | null })._socket;
-    this.remoteAddress = remoteAddressOf(ws, this.socket);
-    ws.binaryType = 'nodebuffer';
-    ws.on('message', this.handleMessage);
-    ws.on('close', this.handleClose);
-    // Errors are followed by 'close'; without a listener ws would throw them.
-    ws.on('error', this.handleError);
-    ws.on('pong', this.handlePong);
+    // ws keeps the net.Socket private: taking it over is the one reach inside ws we rely on.
+    const raw = (ws as unknown as { _socket: Socket | null })._socket;
+    this.remoteAddress = remoteAddressOf(ws, raw);
+    const wire =
+      raw !== null && ws.extensions === ''
+        ? WsWire.takeOver(raw, outbound, pool, batch, maxPayload || WS_DEFAULT_MAX_PAYLOAD, this.events)
+        : null;
+    if (wire !== null) keepWsFacade(ws, this);
+    this.socket = wire ?? new WsLibSocket(ws, pool, this.events);
     if (heartbeatOptions.interval > 0) {
       this.heartbeat = setInterval(this.ping, heartbeatOptions.interval);
       this.heartbeat.unref();
@@ -59,11 +58,11 @@ export class WsConnection extends ConnectionBase implements Connection {
   }
 
   get bufferedAmount(): number {
-    return this.ws.bufferedAmount;
+    return this.socket.bufferedAmount;
   }
 
   get open(): boolean {
-    return !this.closed && this.ws.readyState === WebSocket.OPEN;
+    return !this.closed && this.socket.open;
   }
 
   send(frame: Buffer): void {
@@ -71,33 +70,9 @@ export class WsConnection extends ConnectionBase implements Connection {
       this.pool.release(frame);
       return;
     }
-    this.countOut(frame);
-    const socket = this.socket;
-    const batch = this.batch;
-    if (socket === null || batch.frames <= 1) {
-      this.ws.send(frame, SEND_OPTIONS, this.pool.releaserOf(frame));
-      return;
-    }
-    if (this.corked === 0) {
-      if (!this.sentThisTick) {
-        // The first frame of a tick leaves at once, so the remote can start on it while the
-        // rest of the tick's frames are gathered behind it.
-        this.sentThisTick = true;
-        process.nextTick(this.uncork);
-        this.ws.send(frame, SEND_OPTIONS, this.pool.releaserOf(frame));
-        return;
-      }
-      socket.cork();
-    }
-    this.ws.send(frame, SEND_OPTIONS, this.pool.releaserOf(frame));
-    this.corkedBytes += frame.length;
-    if (++this.corked >= batch.frames || this.corkedBytes >= batch.bytes) {
-      // A full batch leaves now, so the remote can start on it while we write the next one.
-      this.corked = 1;
-      this.corkedBytes = 0;
-      socket.uncork();
-      socket.cork();
-    }
+    const body = bodyOf(frame);
+    this.countOut(frame, body);
+    this.socket.send(frame, body);
   }
 
   close(code: number = CloseCode.INTENTIONAL, reason = ''): void {
@@ -105,13 +80,7 @@ export class WsConnection extends ConnectionBase implements Connection {
     this.localCloseCode = code;
     this.localCloseReason = reason;
     this.stopHeartbeat();
-    // A close reason is limited to 123 bytes by RFC 6455.
-    const shortReason = Buffer.byteLength(reason) > 123 ? Buffer.from(reason).subarray(0, 120).toString() : reason;
-    try {
-      this.ws.close(code, shortReason);
-    } catch {
-      this.ws.terminate();
-    }
+    this.socket.close(code, reason);
   }
 
   terminate(code = 1006, reason = ''): void {
@@ -120,54 +89,40 @@ export class WsConnection extends ConnectionBase implements Connection {
       this.localCloseReason = reason;
     }
     this.stopHeartbeat();
-    this.ws.terminate();
+    this.socket.terminate();
   }
 
-  private readonly uncork = (): void => {
-    this.sentThisTick = false;
-    if (this.corked === 0) return;
-    this.corked = 0;
-    this.corkedBytes = 0;
-    this.socket?.uncork();
+  private readonly events: MessageSocketEvents = {
+    message: (data) => this.deliver(data),
+    text: () => this.close(CloseCode.PROTOCOL_ERROR, 'Text messages are not part of the protocol'),
+    pong: () => {
+      if (this.pongTimer !== null) {
+        clearTimeout(this.pongTimer);
+        this.pongTimer = null;
+      }
+    },
+    error: (code, reason) => {
+      // Report why, whatever the remote echoes (or 1006 if it never does).
+      if (this.localCloseCode === 0) this.close(code, reason);
+    },
+    close: (code, reason) => {
+      if (this.closed) return;
+      this.closed = true;
+      this.stopHeartbeat();
+      if (this.localCloseCode !== 0) this.reportClose(this.localCloseCode, this.localCloseReason);
+      else this.reportClose(code, reason);
+      this.onGone?.(code, reason);
+    },
   };
 
-  private readonly handleMessage = (data: Buffer, isBinary: boolean): void => {
-    if (!isBinary) {
-      this.close(CloseCode.PROTOCOL_ERROR, 'Text messages are not part of the protocol');
-      return;
-    }
-    this.deliver(data);
-  };
-
-  private readonly handleError = (err: Error & { code?: string }): void => {
-    // A message above maxPayload: ws has already closed with 1009 and no reason. Report why
-    // here, whatever the remote echoes (or 1006 if it never does).
-    if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' && this.localCloseCode === 0) {
-      this.localCloseCode = CloseCode.MESSAGE_TOO_BIG;
-      this.localCloseReason = 'A message was larger than maxPayload';
-    }
-  };
-
-  private readonly handleClose = (code: number, reason: Buffer): void => {
-    if (this.closed) return;
-    this.closed = true;
-    this.stopHeartbeat();
-    if (this.localCloseCode !== 0) this.reportClose(this.localCloseCode, this.localCloseReason);
-    else this.reportClose(code, reason.toString());
-  };
+  /** @internal Set by keepWsFacade: the handshake's ws object hears the close too. */
+  onGone: ((code: number, reason: string) => void) | undefined;
 
   private readonly ping = (): void => {
     if (this.pongTimer !== null || !this.open) return;
     this.pongTimer = setTimeout(this.pongMissed, this.heartbeatOptions.timeout);
     this.pongTimer.unref();
-    this.ws.ping();
-  };
-
-  private readonly handlePong = (): void => {
-    if (this.pongTimer !== null) {
-      clearTimeout(this.pongTimer);
-      this.pongTimer = null;
-    }
+    this.socket.ping();
   };
 
   private readonly pongMissed = (): void => {
@@ -181,6 +136,21 @@ export class WsConnection extends ConnectionBase implements Connection {
     this.heartbeat = null;
     this.pongTimer = null;
   }
+}
+
+/**
+ * The `ws` object of a connection WsWire took over no longer hears its socket, but `connect()`
+ * hands it out (as 1.1.x did) and users close it and wait for its 'close'. Its close and
+ * terminate now go through the connection, and it reports the connection's close.
+ */
+function keepWsFacade(ws: WebSocket, conn: WsConnection): void {
+  const facade = ws as WebSocket & { _readyState: number };
+  facade.close = (code?: number, reason?: string | Buffer) => conn.close(code ?? 1000, reason === undefined ? '' : reason.toString());
+  facade.terminate = () => conn.terminate();
+  conn.onGone = (code, reason) => {
+    facade._readyState = WebSocket.CLOSED;
+    ws.emit('close', code, Buffer.from(reason));
+  };
 }
 
 /** `host:port` over TCP; over a Unix socket (no remote address) the URL dialed, or `unix`. */

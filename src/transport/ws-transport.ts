@@ -37,7 +37,7 @@ export class WsTransport implements Transport {
       ws.once('open', () => {
         ws.off('error', onError);
         ws.off('close', onClose);
-        resolve(new WsConnection(ws, true, this.pool, this.heartbeat, this.batch));
+        resolve(new WsConnection(ws, true, this.pool, this.heartbeat, this.batch, this.maxPayload));
       });
     });
   }
@@ -62,7 +62,7 @@ export class WsTransport implements Transport {
   /** Accepts an upgrade, from our server or from a server of the user's. */
   handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, onConnection: (conn: Connection) => void): void {
     this.wsServer().handleUpgrade(req, socket, head, (ws) => {
-      onConnection(new WsConnection(ws, false, this.pool, this.heartbeat, this.batch));
+      onConnection(new WsConnection(ws, false, this.pool, this.heartbeat, this.batch, this.maxPayload));
     });
   }
 

@@ -17,16 +17,19 @@ export class FrameBatch {
     return this.used;
   }
 
-  add(slot: number, frame: Uint8Array): void {
-    const need = this.used + frame.byteLength;
+  /** Adds one message: `frame`, followed by `body` when given. */
+  add(slot: number, frame: Uint8Array, body?: Uint8Array): void {
+    const length = frame.byteLength + (body === undefined ? 0 : body.byteLength);
+    const need = this.used + length;
     if (need > this.buf.length) {
       const grown = new Uint8Array(Math.max(need, this.buf.length * 2));
       grown.set(this.buf.subarray(0, this.used));
       this.buf = grown;
     }
     this.buf.set(frame, this.used);
+    if (body !== undefined) this.buf.set(body, this.used + frame.byteLength);
     this.used = need;
-    this.index.push(slot, frame.byteLength);
+    this.index.push(slot, length);
     if (this.used >= 1 << 20) this.flush();
     else if (!this.scheduled) {
       this.scheduled = true;

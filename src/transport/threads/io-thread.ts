@@ -38,7 +38,7 @@ function adopt(ws: WebSocket, outbound: boolean): { slot: number; conn: WsConnec
     ws.terminate();
     return undefined;
   }
-  const conn = new WsConnection(ws, outbound, pool, data.heartbeat, data.batch);
+  const conn = new WsConnection(ws, outbound, pool, data.heartbeat, data.batch, data.maxPayload);
   connections[slot] = conn;
   Atomics.store(shared, 2 * slot, 0);
   Atomics.store(shared, 2 * slot + 1, 1);

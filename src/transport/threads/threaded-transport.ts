@@ -1,9 +1,11 @@
+import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { ClientOptions } from 'ws';
 import { CloseCode } from '../../errors';
 import type { BufferPool } from '../../protocol/buffer-pool';
+import { bodyOf } from '../../protocol/payload';
 import { ConnectionBase } from '../connection-base';
 import type { Connection, HeartbeatOptions, WriteBatch } from '../connection';
 import type { ListenSpec, Transport } from '../transport';
@@ -145,6 +147,11 @@ export class ThreadConnection extends ConnectionBase implements Connection {
     super();
   }
 
+  /** The I/O thread reported the close. */
+  get isGone(): boolean {
+    return this.closed;
+  }
+
   /** Read from the table the I/O thread keeps, plus what still waits in this thread's batch. */
   get bufferedAmount(): number {
     return Atomics.load(this.thread.shared, 2 * this.slot) + this.thread.toIo.pendingBytes;
@@ -156,8 +163,9 @@ export class ThreadConnection extends ConnectionBase implements Connection {
 
   send(frame: Buffer): void {
     if (this.open) {
-      this.countOut(frame);
-      this.thread.toIo.add(this.slot, frame);
+      const body = bodyOf(frame);
+      this.countOut(frame, body);
+      this.thread.toIo.add(this.slot, frame, body);
     }
     // Copied into the batch: the pooled frame can be reused at once.
     this.pool.release(frame);
@@ -182,21 +190,7 @@ export class ThreadConnection extends ConnectionBase implements Connection {
    * itself lives in the other thread, so this stands in for the parts that make sense here.
    */
   get ws(): ThreadSocket {
-    if (this.facade === undefined) {
-      const conn = this;
-      this.facade = {
-        url: this.url,
-        get readyState() {
-          return conn.closed ? 3 : conn.open ? 1 : 2;
-        },
-        get bufferedAmount() {
-          return conn.bufferedAmount;
-        },
-        close: (code?: number, reason?: string) => conn.close(code, reason),
-        terminate: () => conn.terminate(),
-      };
-    }
-    return this.facade;
+    return (this.facade ??= new ThreadSocket(this));
   }
 
   /** @internal */
@@ -210,16 +204,36 @@ export class ThreadConnection extends ConnectionBase implements Connection {
     this.closed = true;
     this.thread.hold(-1);
     this.reportClose(code, reason);
+    // As a ws object would: 1.1.x code waits for the 'close' of connect()'s ws.
+    this.facade?.emit('close', code, Buffer.from(reason));
   }
 }
 
-/** The stand-in for a WebSocket owned by an I/O thread. */
-export interface ThreadSocket {
-  readonly url: string;
-  readonly readyState: number;
-  readonly bufferedAmount: number;
-  close(code?: number, reason?: string): void;
-  terminate(): void;
+/** The stand-in for a WebSocket owned by an I/O thread; it emits 'close' (code, reason Buffer). */
+export class ThreadSocket extends EventEmitter {
+  constructor(private readonly conn: ThreadConnection) {
+    super();
+  }
+
+  get url(): string {
+    return this.conn.url;
+  }
+
+  get readyState(): number {
+    return this.conn.isGone ? 3 : this.conn.open ? 1 : 2;
+  }
+
+  get bufferedAmount(): number {
+    return this.conn.bufferedAmount;
+  }
+
+  close(code?: number, reason?: string): void {
+    this.conn.close(code, reason);
+  }
+
+  terminate(): void {
+    this.conn.terminate();
+  }
 }
 
 export class ThreadedTransport implements Transport {
