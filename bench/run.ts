@@ -3,6 +3,7 @@ import { environment } from './env';
 import { describe, E2E_GROUPS, runE2e, type E2eGroup, type E2eOptions } from './e2e/suite';
 import type { Transport } from './e2e/messages';
 import { runCodec } from './codec/suite';
+import { runScale } from './scale/suite';
 import { saveResult, setOutput, writeReport } from './report';
 
 /**
@@ -11,9 +12,9 @@ import { saveResult, setOutput, writeReport } from './report';
  * both in ./roletalk-bench-results). Baselines whose package is absent are skipped.
  *
  *   --quick                  a short run (about 30 s)
- *   --only e2e|codec         one suite
+ *   --only e2e|codec|scale   one suite
  *   --groups tracing,balance e2e groups to run (default all): requests, threads, batch, auth,
- *                            fanout, tracing, balance, transport
+ *                            fanout, tracing, balance, transport, scale
  *   --mesh ws://h:p,...      measure bench peers started elsewhere (roletalk-bench serve)
  *   --connections 1,2,4      redundant connections per peer pair
  *   --windows 1,16,64,256    requests in flight
@@ -24,6 +25,8 @@ import { saveResult, setOutput, writeReport } from './report';
  *   --write-batch 1          writeBatch.frames settings compared with the default (1: none)
  *   --transport unix,tcp     transports compared in the transport group (none: skip it)
  *   --transport-rounds 3     interleaved rounds of that comparison
+ *   --scale-connections 1000,5000,10000  idle connections held in the scale group
+ *   --scale-requests 1000000 requests of its long run (0: none)
  *   --no-baselines           skip raw ws and Moleculer
  *   --out DIR                write results and the report into DIR
  */
@@ -35,15 +38,19 @@ function list(value: string | undefined, fallback: number[]): number[] {
   return numbers;
 }
 
-/** `--groups a,b`: the e2e groups to run, checked against E2E_GROUPS; undefined: all. */
-export function groupList(value: string | true | undefined): E2eGroup[] | undefined {
+/** The e2e groups and `scale` (bench/scale/, its own results file). */
+const GROUPS = [...E2E_GROUPS, 'scale'] as const;
+type Group = (typeof GROUPS)[number];
+
+/** `--groups a,b`: the groups to run, checked against GROUPS; undefined: all. */
+export function groupList(value: string | true | undefined): Group[] | undefined {
   if (value === undefined) return undefined;
   const names = typeof value === 'string' ? value.split(',').map((v) => v.trim()).filter(Boolean) : [];
-  const unknown = names.filter((n) => !(E2E_GROUPS as readonly string[]).includes(n));
+  const unknown = names.filter((n) => !(GROUPS as readonly string[]).includes(n));
   if (names.length === 0 || unknown.length > 0) {
-    throw new TypeError(`Expected --groups with some of ${E2E_GROUPS.join(',')}, got "${value === true ? '' : value}"`);
+    throw new TypeError(`Expected --groups with some of ${GROUPS.join(',')}, got "${value === true ? '' : value}"`);
   }
-  return names as E2eGroup[];
+  return names as Group[];
 }
 
 function transportList(value: string | true | undefined): Transport[] {
@@ -66,7 +73,8 @@ export async function main(argv: string[], invokedAs = 'npm run bench --'): Prom
   if (typeof args.out === 'string') setOutput(args.out);
   const quick = args.quick === true;
   const only = typeof args.only === 'string' ? args.only : undefined;
-  const groups = groupList(args.groups);
+  const allGroups = groupList(args.groups);
+  const groups = allGroups?.filter((g): g is E2eGroup => g !== 'scale');
   const command = argv.length ? `${invokedAs} ${argv.join(' ')}` : invokedAs.replace(/ --$/, '');
   const started = Date.now();
   const log = (line: string): void => console.log(`[${((Date.now() - started) / 1000).toFixed(0).padStart(3)} s] ${line}`);
@@ -76,7 +84,7 @@ export async function main(argv: string[], invokedAs = 'npm run bench --'): Prom
     const rows = runCodec(quick, log);
     saveResult('codec', { environment: environment(command), quick, rows });
   }
-  if (only === undefined || only === 'e2e') {
+  if ((only === undefined || only === 'e2e') && (groups === undefined || groups.length > 0)) {
     const options: E2eOptions = {
       quick,
       mesh: typeof args.mesh === 'string' ? args.mesh.split(',') : null,
@@ -108,6 +116,16 @@ export async function main(argv: string[], invokedAs = 'npm run bench --'): Prom
       }
       if (transportRows.length > 0) saveResult('transport', { environment: environment(command), quick, rows: transportRows });
     }
+  }
+  if ((only === undefined || only === 'e2e' || only === 'scale') && (allGroups === undefined || allGroups.includes('scale')) && args.mesh === undefined) {
+    log('scale group: idle connections and a long run');
+    const result = await runScale({
+      quick,
+      connections: list(args['scale-connections'] as string | undefined, quick ? [1000] : [1000, 5000, 10000]),
+      requests: list(args['scale-requests'] as string | undefined, [quick ? 200_000 : 1_000_000])[0]!,
+      log,
+    });
+    saveResult('scale', { environment: environment(command), ...result });
   }
   const file = writeReport();
   log(`wrote ${file}`);
