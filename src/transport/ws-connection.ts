@@ -4,6 +4,7 @@ import { CloseCode } from '../errors';
 import type { BufferPool } from '../protocol/buffer-pool';
 import { ConnectionBase } from './connection-base';
 import { DEFAULT_WRITE_BATCH, type Connection, type HeartbeatOptions, type WriteBatch } from './connection';
+import { heartbeatScheduler, type HeartbeatMember, type HeartbeatScheduler } from './heartbeat';
 
 const SEND_OPTIONS = { binary: true, compress: false } as const;
 
@@ -17,9 +18,9 @@ const SEND_OPTIONS = { binary: true, compress: false } as const;
  * they overlap (see BENCHMARKS.md: 16 frames doubled pipelined throughput over no cap).
  *
  * Heartbeats follow docs/protocol.md §1: ping every interval, drop the connection at once (terminate, not close: a gone peer never answers a close handshake) when
- * no pong comes within the timeout.
+ * no pong comes within the timeout. The timing is the shared scheduler's (./heartbeat.ts).
  */
-export class WsConnection extends ConnectionBase implements Connection {
+export class WsConnection extends ConnectionBase implements Connection, HeartbeatMember {
   readonly remoteAddress: string;
 
   private readonly socket: Socket | null;
@@ -32,14 +33,15 @@ export class WsConnection extends ConnectionBase implements Connection {
   /** Set when this side ends the connection, so the close reports why, not ws's 1006. */
   private localCloseCode = 0;
   private localCloseReason = '';
-  private heartbeat: NodeJS.Timeout | null = null;
-  private pongTimer: NodeJS.Timeout | null = null;
+  private readonly heartbeat: HeartbeatScheduler | null;
+  heartbeatSlot = -1;
+  pingTick = -1;
 
   constructor(
     readonly ws: WebSocket,
     readonly outbound: boolean,
     private readonly pool: BufferPool,
-    private readonly heartbeatOptions: HeartbeatOptions,
+    heartbeatOptions: HeartbeatOptions,
     private readonly batch: WriteBatch = DEFAULT_WRITE_BATCH,
   ) {
     super();
@@ -51,10 +53,10 @@ export class WsConnection extends ConnectionBase implements Connection {
     ws.on('close', this.handleClose);
     // Errors are followed by 'close'; without a listener ws would throw them.
     ws.on('error', this.handleError);
-    ws.on('pong', this.handlePong);
-    if (heartbeatOptions.interval > 0) {
-      this.heartbeat = setInterval(this.ping, heartbeatOptions.interval);
-      this.heartbeat.unref();
+    this.heartbeat = heartbeatOptions.interval > 0 ? heartbeatScheduler(heartbeatOptions) : null;
+    if (this.heartbeat !== null) {
+      ws.on('pong', this.handlePong);
+      this.heartbeat.add(this);
     }
   }
 
@@ -156,30 +158,23 @@ export class WsConnection extends ConnectionBase implements Connection {
     else this.reportClose(code, reason.toString());
   };
 
-  private readonly ping = (): void => {
-    if (this.pongTimer !== null || !this.open) return;
-    this.pongTimer = setTimeout(this.pongMissed, this.heartbeatOptions.timeout);
-    this.pongTimer.unref();
-    this.ws.ping();
-  };
+  /** For the heartbeat scheduler. A connection that is closing is not pinged any more. */
+  ping(): void {
+    if (this.open) this.ws.ping();
+    else this.stopHeartbeat();
+  }
+
+  /** For the heartbeat scheduler. */
+  pongMissed(): void {
+    this.terminate(CloseCode.HEARTBEAT_TIMEOUT, 'Heartbeat timeout');
+  }
 
   private readonly handlePong = (): void => {
-    if (this.pongTimer !== null) {
-      clearTimeout(this.pongTimer);
-      this.pongTimer = null;
-    }
-  };
-
-  private readonly pongMissed = (): void => {
-    this.pongTimer = null;
-    this.terminate(CloseCode.HEARTBEAT_TIMEOUT, 'Heartbeat timeout');
+    this.heartbeat?.pong(this);
   };
 
   private stopHeartbeat(): void {
-    if (this.heartbeat !== null) clearInterval(this.heartbeat);
-    if (this.pongTimer !== null) clearTimeout(this.pongTimer);
-    this.heartbeat = null;
-    this.pongTimer = null;
+    this.heartbeat?.remove(this);
   }
 }
 
