@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { WebSocket } from 'ws';
 import { Peer } from '../../src';
 import { Handshake } from '../../src/protocol/handshake';
-import { PROTOCOL_VERSION } from '../../src/protocol/constants';
+import { Extension, PROTOCOL_VERSION } from '../../src/protocol/constants';
+import { resolveLimits } from '../../src/engine/limits';
 import { memoryAfterGc, type FromClient, type ScaleImpl, type ToClient } from './messages';
 
 /**
@@ -28,6 +29,8 @@ function confirmation(): object {
     name: 'scale-client',
     meta: { os: process.platform, runtime: 'scale-bench', time: Date.now(), uptime: 0, protocol: PROTOCOL_VERSION },
     tags: {},
+    // What a Peer of this library offers: the server then tracks this unit's requests as it would.
+    ext: { [Extension.RESEND]: 1, [Extension.CANCEL]: 1, [Extension.DEADLINE]: 1, [Extension.MAX_PAYLOAD]: resolveLimits({}).maxPayload },
   };
 }
 
