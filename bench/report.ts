@@ -4,6 +4,8 @@ import { checkout, root } from './env';
 import { renderE2e, renderTransport, type E2eResult } from './e2e/report';
 import { renderCodec } from './codec/report';
 import type { CodecResult } from './codec/suite';
+import { renderScale } from './scale/report';
+import type { ScaleResult } from './scale/messages';
 
 /**
  * Regenerates BENCHMARKS.md from the saved results in bench/results/. Every figure in that
@@ -72,6 +74,14 @@ registerSection({
   render() {
     const result = readResult<E2eResult>('transport.json');
     return result === undefined ? '' : renderTransport(result);
+  },
+});
+
+registerSection({
+  order: 40,
+  render() {
+    const result = readResult<ScaleResult>('scale.json');
+    return result === undefined ? '' : renderScale(result);
   },
 });
 

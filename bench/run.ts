@@ -4,6 +4,7 @@ import { BASELINE_IMPLS, describe, E2E_GROUPS, runE2e, type E2eGroup, type E2eOp
 import type { Impl, Transport } from './e2e/messages';
 import { CLIENT_CPU, findBinary, SERVER_CPU } from './e2e/processes';
 import { runCodec } from './codec/suite';
+import { runScale } from './scale/suite';
 import { saveResult, setOutput, writeReport } from './report';
 
 /**
@@ -13,9 +14,9 @@ import { saveResult, setOutput, writeReport } from './report';
  * are skipped with a note.
  *
  *   --quick                  a short run (about 30 s)
- *   --only e2e|codec         one suite
+ *   --only e2e|codec|scale   one suite
  *   --groups tracing,balance e2e groups to run (default all): requests, threads, batch, auth,
- *                            fanout, tracing, balance, transport
+ *                            fanout, tracing, balance, transport, scale
  *   --mesh ws://h:p,...      measure bench peers started elsewhere (roletalk-bench serve)
  *   --connections 1,2,4      redundant connections per peer pair
  *   --windows 1,16,64,256    requests in flight
@@ -31,6 +32,8 @@ import { saveResult, setOutput, writeReport } from './report';
  *   --baselines net,ws       baselines to measure (default all that can run): net, ws, grpc,
  *                            nats, moleculer
  *   --no-baselines           none of them
+ *   --scale-connections 1000,5000,10000  idle connections held in the scale group
+ *   --scale-requests 1000000 requests of its long run (0: none)
  *   --out DIR                write results and the report into DIR
  */
 
@@ -50,9 +53,13 @@ function names<T extends string>(flag: string, value: string | true, allowed: re
   return [...new Set(picked)] as T[];
 }
 
-/** `--groups a,b`: the e2e groups to run, checked against E2E_GROUPS; undefined: all. */
-export function groupList(value: string | true | undefined): E2eGroup[] | undefined {
-  return value === undefined ? undefined : names('groups', value, E2E_GROUPS);
+/** The e2e groups and `scale` (bench/scale/, its own results file). */
+const GROUPS = [...E2E_GROUPS, 'scale'] as const;
+type Group = (typeof GROUPS)[number];
+
+/** `--groups a,b`: the groups to run, checked against GROUPS; undefined: all. */
+export function groupList(value: string | true | undefined): Group[] | undefined {
+  return value === undefined ? undefined : names('groups', value, GROUPS);
 }
 
 /** `--baselines net,ws`: the baselines to measure (default all that can run); `--no-baselines`: none. */
@@ -87,7 +94,8 @@ export async function main(argv: string[], invokedAs = 'npm run bench --'): Prom
   if (typeof args.out === 'string') setOutput(args.out);
   const quick = args.quick === true;
   const only = typeof args.only === 'string' ? args.only : undefined;
-  const groups = groupList(args.groups);
+  const allGroups = groupList(args.groups);
+  const groups = allGroups?.filter((g): g is E2eGroup => g !== 'scale');
   const rounds = roundCount(args, 'rounds', 3);
   const transportRounds = roundCount(args, 'transport-rounds', 3);
   const pinWanted = pinFlag(args.pin);
@@ -100,7 +108,7 @@ export async function main(argv: string[], invokedAs = 'npm run bench --'): Prom
     const rows = runCodec(quick, log);
     saveResult('codec', { environment: environment(command), quick, rows });
   }
-  if (only === undefined || only === 'e2e') {
+  if ((only === undefined || only === 'e2e') && (groups === undefined || groups.length > 0)) {
     const pin = pinWanted && findBinary('taskset') !== undefined;
     if (pinWanted && !pin) log('--pin ignored: taskset is not installed');
     const e2eEnvironment = { ...environment(command), pinned: pin ? `servers CPU ${SERVER_CPU}, client CPU ${CLIENT_CPU}` : 'no' };
@@ -137,6 +145,16 @@ export async function main(argv: string[], invokedAs = 'npm run bench --'): Prom
       }
       if (transportRows.length > 0) saveResult('transport', { environment: e2eEnvironment, quick, rows: transportRows });
     }
+  }
+  if ((only === undefined || only === 'e2e' || only === 'scale') && (allGroups === undefined || allGroups.includes('scale')) && args.mesh === undefined) {
+    log('scale group: idle connections and a long run');
+    const result = await runScale({
+      quick,
+      connections: list(args['scale-connections'] as string | undefined, quick ? [1000] : [1000, 5000, 10000]),
+      requests: list(args['scale-requests'] as string | undefined, [quick ? 200_000 : 1_000_000])[0]!,
+      log,
+    });
+    saveResult('scale', { environment: environment(command), ...result });
   }
   const file = writeReport();
   log(`wrote ${file}`);

@@ -25,8 +25,8 @@ export class Unit extends EventEmitter {
   /** Extensions the remote offers (docs/protocol.md §9). */
   readonly ext: Record<string, unknown>;
 
-  /** What users see of each connection (`connections`), made once per connection. */
-  private readonly views = new WeakMap<Connection, ConnectionView>();
+  /** What users see of each connection (`connections`), made once per connection; the table at the first. */
+  private views: WeakMap<Connection, ConnectionView> | null = null;
 
   /** @internal made by the peer when the remote's first connection is up */
   constructor(
@@ -126,16 +126,17 @@ export class Unit extends EventEmitter {
   }
 
   private view(conn: Connection): ConnectionView {
-    let view = this.views.get(conn);
+    const views = (this.views ??= new WeakMap());
+    let view = views.get(conn);
     if (view === undefined) {
       view = new ConnectionView(conn, this.engine);
-      this.views.set(conn, view);
+      views.set(conn, view);
     }
     return view;
   }
 
   /** @internal one of the remote's connections closed: its view, if any, emits 'close'. */
   _connectionClosed(conn: Connection, code: number, reason: string): void {
-    this.views.get(conn)?.emit('close', code, reason);
+    this.views?.get(conn)?.emit('close', code, reason);
   }
 }

@@ -25,7 +25,7 @@ import type { Limits } from './limits';
 import type { PendingRequest, RequestOptions } from './pending';
 import { StreamRegistry } from './stream-registry';
 import { PeakEwma } from './balancer';
-import { Counters, addTraffic, recordRtt, unitStats, type UnitStats } from './stats';
+import { Counters, recordRtt, unitStats, type UnitStats } from './stats';
 import { requestChannel, requestTraced, traceStream, type RequestTrace } from './tracing';
 import { readerLink, streamRejectReason, writerLink } from './stream-links';
 
@@ -51,9 +51,9 @@ export class RemotePeer {
   readonly id: string;
   readonly info: PeerInfo;
   /** Open and closing connections, in the order they joined. */
-  readonly conns: Connection[] = [];
-  /** Active role names of the remote, from CONFIRMED and then ROLES rounds (§5). */
-  roles: Set<string>;
+  conns: Connection[] = [];
+  /** Active role names of the remote, from CONFIRMED and then ROLES rounds (§5); replaced, never changed. */
+  roles: ReadonlySet<string>;
   /** The last applied ROLES counter. */
   rolesIndex = -1;
   /** The address this side dialed to reach it (or the one it advertised), for acquaintance. */
@@ -73,8 +73,9 @@ export class RemotePeer {
   readonly latency = new PeakEwma();
   /** What it sent and was sent, for `stats()`. */
   readonly counters = new Counters();
-  /** Its requests to us, while it offers any extension that needs them tracked. */
-  readonly incoming: IncomingRequests | null;
+  /** Whether it offers an extension that needs its requests to us tracked. */
+  private readonly tracksIncoming: boolean;
+  private incomingTable: IncomingRequests | null = null;
 
   private nextCorr = 0;
   private rr = 0;
@@ -88,11 +89,15 @@ export class RemotePeer {
   ) {
     this.id = info.id;
     this.info = info;
-    this.roles = new Set(info.roles);
+    this.roles = roleSet(info.roles);
     this.face = { id: info.id, name: info.name };
-    const offered = (name: string): boolean => info.ext[name] === 1 || info.ext[name] === true;
-    this.offers = { resend: offered(Extension.RESEND), cancel: offered(Extension.CANCEL), deadline: offered(Extension.DEADLINE) };
-    this.incoming = this.offers.resend || this.offers.cancel || this.offers.deadline ? new IncomingRequests() : null;
+    this.offers = offersOf(info.ext);
+    this.tracksIncoming = this.offers.resend || this.offers.cancel || this.offers.deadline;
+  }
+
+  /** Its requests to us, while it offers any extension that needs them tracked; the table is made at its first request. */
+  get incoming(): IncomingRequests | null {
+    return this.tracksIncoming ? (this.incomingTable ??= new IncomingRequests()) : null;
   }
 
   get friendly(): boolean {
@@ -362,7 +367,7 @@ export class RemotePeer {
       case FrameType.ROLES:
         if (frame.i > this.rolesIndex) {
           this.rolesIndex = frame.i;
-          this.roles = new Set(frame.roles);
+          this.roles = roleSet(frame.roles);
           this.host.rolesChanged(this);
         }
         return;
@@ -430,7 +435,9 @@ export class RemotePeer {
 
   /** Adds a connection that completed its handshake with this remote. */
   addConnection(conn: Connection): void {
-    this.conns.push(conn);
+    // A one-element array, not a push onto an empty one (which reserves 16 slots): most units have one connection.
+    if (this.conns.length === 0) this.conns = [conn];
+    else this.conns.push(conn);
     conn.onFrame = (frame) => this.handleFrame(frame, conn);
     conn.onUndelivered = (frame) => this.redeliver(frame);
   }
@@ -458,7 +465,7 @@ export class RemotePeer {
   removeConnection(conn: Connection): boolean {
     const i = this.conns.indexOf(conn);
     if (i !== -1) this.conns.splice(i, 1);
-    addTraffic(this.counters.traffic, conn.counters);
+    this.counters.addClosed(conn.counters);
     this.streams.connectionClosed(conn);
     if (this.conns.length === 0) return true;
     if (this.pending.size > 0) this.recoverRequests(conn);
@@ -469,7 +476,7 @@ export class RemotePeer {
   lost(): void {
     this.closed = true;
     this.streams.unitClosed();
-    this.incoming?.abortAll(new UnitClosedError(this.id));
+    this.incomingTable?.abortAll(new UnitClosedError(this.id));
     for (const corr of [...this.pending.keys()]) {
       const p = this.takePending(corr)!;
       p.reject(this.failure(new UnitClosedError(this.id), p.role, p.event, p.sentAt));
@@ -493,6 +500,26 @@ export class RemotePeer {
 
 function expireRequest(remote: RemotePeer, corr: number, timeout: number): void {
   remote.expire(corr, timeout);
+}
+
+/** Units that serve no role (callers) share one empty set. */
+const NO_ROLES: ReadonlySet<string> = new Set();
+
+function roleSet(roles: readonly string[]): ReadonlySet<string> {
+  return roles.length === 0 ? NO_ROLES : new Set(roles);
+}
+
+type Offers = RemotePeer['offers'];
+/** The 8 possible offers, shared: one object per remote would be some 50 bytes each. */
+const OFFERS = new Map<number, Offers>();
+
+function offersOf(ext: PeerInfo['ext']): Offers {
+  const offered = (name: string): boolean => ext[name] === 1 || ext[name] === true;
+  const offers = { resend: offered(Extension.RESEND), cancel: offered(Extension.CANCEL), deadline: offered(Extension.DEADLINE) };
+  const key = (offers.resend ? 1 : 0) | (offers.cancel ? 2 : 0) | (offers.deadline ? 4 : 0);
+  let shared = OFFERS.get(key);
+  if (shared === undefined) OFFERS.set(key, (shared = Object.freeze(offers)));
+  return shared;
 }
 
 /** The payload of a failure's context: a typed null, as 1.1.x gives `data: null`. */

@@ -52,31 +52,42 @@ export interface PeerStats {
 /** The counters of one remote peer (or of the ones gone), moved as work happens. */
 export class Counters {
   completed = 0;
-  readonly failed: Record<string, number> = {};
+  /** Made at the first failure: most units have none. */
+  failed: Record<string, number> | undefined = undefined;
   handled = 0;
   messagesIn = 0;
   messagesOut = 0;
-  /** Traffic of connections that have closed. */
-  readonly traffic: TrafficStats = { framesIn: 0, bytesIn: 0, framesOut: 0, bytesOut: 0 };
+  /** Traffic of connections that have closed; made when the first closes. */
+  traffic: TrafficStats | undefined = undefined;
 
-  fail(code: string): void {
-    this.failed[code] = (this.failed[code] ?? 0) + 1;
+  /** Adds a closed connection's (or a gone remote's) traffic. */
+  addClosed(from: TrafficStats): void {
+    addTraffic((this.traffic ??= noTraffic()), from);
+  }
+
+  fail(code: string, n = 1): void {
+    const failed = (this.failed ??= {});
+    failed[code] = (failed[code] ?? 0) + n;
   }
 
   /** Adds what `other` counted (a remote that is gone, a connection that closed). */
   absorb(other: Counters): void {
     this.completed += other.completed;
-    for (const [code, n] of Object.entries(other.failed)) this.failed[code] = (this.failed[code] ?? 0) + n;
+    for (const [code, n] of Object.entries(other.failed ?? {})) this.fail(code, n);
     this.handled += other.handled;
     this.messagesIn += other.messagesIn;
     this.messagesOut += other.messagesOut;
-    addTraffic(this.traffic, other.traffic);
+    if (other.traffic !== undefined) this.addClosed(other.traffic);
   }
 }
 
 /** A request's round trip on `conn`: a moving average, recent trips weighing a fifth. */
 export function recordRtt(counters: ConnectionCounters, ms: number): void {
   counters.rtt = counters.rtt === undefined ? ms : counters.rtt + (ms - counters.rtt) * 0.2;
+}
+
+function noTraffic(): TrafficStats {
+  return { framesIn: 0, bytesIn: 0, framesOut: 0, bytesOut: 0 };
 }
 
 export function addTraffic(into: TrafficStats, from: TrafficStats): void {
@@ -103,7 +114,7 @@ export function connectionStats(conn: Connection): ConnectionStats {
 
 /** A snapshot of counters plus live connections. */
 export function unitStats(id: string, name: string, counters: Counters, inFlight: number, conns: readonly Connection[]): UnitStats {
-  const traffic = { ...counters.traffic };
+  const traffic = { ...noTraffic(), ...counters.traffic };
   for (const conn of conns) addTraffic(traffic, conn.counters);
   return {
     id,
@@ -122,7 +133,7 @@ export function peerStats(gone: Counters, units: UnitStats[]): PeerStats {
     requests: { inFlight: 0, completed: gone.completed, failed: { ...gone.failed } },
     handled: gone.handled,
     messages: { in: gone.messagesIn, out: gone.messagesOut },
-    traffic: { ...gone.traffic },
+    traffic: { ...noTraffic(), ...gone.traffic },
     units,
   };
   for (const unit of units) {

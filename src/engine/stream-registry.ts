@@ -24,53 +24,55 @@ const MAX_ID = 0xffff;
  * open streams, as the original picks them) and outgoing stream requests by correlation id.
  */
 export class StreamRegistry {
-  private readonly entries = new Map<number, Entry>();
-  private readonly requests = new Map<number, PendingStream>();
+  // Made at the first stream: most units never open one, and a Map is some 180 bytes even empty.
+  private entries: Map<number, Entry> | null = null;
+  private requests: Map<number, PendingStream> | null = null;
 
   get openCount(): number {
-    return this.entries.size;
+    return this.entries?.size ?? 0;
   }
 
   /** Stream requests waiting for their answer. */
   get awaiting(): number {
-    return this.requests.size;
+    return this.requests?.size ?? 0;
   }
 
   /** Registers an endpoint under a fresh id and returns the id. */
   add(endpoint: StreamEndpoint): number {
-    if (this.entries.size >= MAX_ID) throw new RangeError('Too many open streams on one unit');
+    const entries = (this.entries ??= new Map());
+    if (entries.size >= MAX_ID) throw new RangeError('Too many open streams on one unit');
     let id = 1 + Math.floor(Math.random() * MAX_ID);
-    while (this.entries.has(id)) id = id === MAX_ID ? 1 : id + 1;
-    this.entries.set(id, { endpoint, conn: null });
+    while (entries.has(id)) id = id === MAX_ID ? 1 : id + 1;
+    entries.set(id, { endpoint, conn: null });
     return id;
   }
 
   /** Binds a stream to the connection that carries its data from now on. */
   bind(id: number, conn: Connection): void {
-    const entry = this.entries.get(id);
+    const entry = this.entries?.get(id);
     if (entry !== undefined) entry.conn = conn;
   }
 
   remove(id: number): void {
-    this.entries.delete(id);
+    this.entries?.delete(id);
   }
 
   /** Routes STREAM_DATA; frames for unknown ids, or from another connection, are ignored (§6). */
   route(frame: StreamDataFrame, conn: Connection): void {
-    const entry = this.entries.get(frame.id);
+    const entry = this.entries?.get(frame.id);
     if (entry === undefined || (entry.conn !== null && entry.conn !== conn)) return;
     entry.endpoint.receive(frame.flag, frame.body);
   }
 
   awaitReply(corr: number, pending: PendingStream): void {
-    this.requests.set(corr, pending);
+    (this.requests ??= new Map()).set(corr, pending);
   }
 
   /** Takes the pending request for `corr` (STREAM_RESOLVE/REJECT or its timeout). */
   takeReply(corr: number): PendingStream | undefined {
-    const pending = this.requests.get(corr);
+    const pending = this.requests?.get(corr);
     if (pending === undefined) return undefined;
-    this.requests.delete(corr);
+    this.requests!.delete(corr);
     if (pending.timer !== null) clearTimeout(pending.timer);
     return pending;
   }
@@ -80,13 +82,13 @@ export class StreamRegistry {
    * that went on it fail at once (their stream would have lived on it, §6).
    */
   connectionClosed(conn: Connection): void {
-    for (const [id, entry] of this.entries) {
+    for (const [id, entry] of this.entries ?? []) {
       if (entry.conn === conn) {
-        this.entries.delete(id);
+        this.entries!.delete(id);
         entry.endpoint.abort('The connection carrying the stream closed');
       }
     }
-    for (const [corr, pending] of this.requests) {
+    for (const [corr, pending] of this.requests ?? []) {
       if (pending.conn !== conn) continue;
       this.takeReply(corr);
       pending.reject('The connection carrying the stream request closed before the answer');
@@ -95,10 +97,10 @@ export class StreamRegistry {
 
   /** The unit is gone: every stream and stream request fails. */
   unitClosed(): void {
-    const entries = [...this.entries.values()];
-    const requests = [...this.requests.values()];
-    this.entries.clear();
-    this.requests.clear();
+    const entries = [...(this.entries?.values() ?? [])];
+    const requests = [...(this.requests?.values() ?? [])];
+    this.entries = null;
+    this.requests = null;
     for (const entry of entries) entry.endpoint.abort('The unit closed');
     for (const pending of requests) {
       if (pending.timer !== null) clearTimeout(pending.timer);

@@ -321,12 +321,15 @@ function isStringArray(value: unknown): value is string[] {
 }
 
 /** Tags are string to string; anything else in them is dropped rather than trusted. */
+/** Peers without tags share one frozen empty record (an empty object is some 56 bytes). */
+const NO_TAGS: Record<string, string> = Object.freeze({});
+
 function stringRecord(value: unknown): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (!isObject(value)) return out;
+  if (!isObject(value)) return NO_TAGS;
+  let out: Record<string, string> | undefined;
   for (const key of Object.keys(value)) {
     const v = value[key];
-    if (typeof v === 'string') out[key] = v;
+    if (typeof v === 'string') (out ??= {})[key] = v;
   }
-  return out;
+  return out ?? NO_TAGS;
 }

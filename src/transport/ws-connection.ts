@@ -8,6 +8,7 @@ import { DEFAULT_WRITE_BATCH, type Connection, type HeartbeatOptions, type Write
 import type { MessageSocket, MessageSocketEvents } from './message-socket';
 import { WsLibSocket } from './ws-lib-socket';
 import { WsWire } from './ws-wire';
+import { heartbeatScheduler, type HeartbeatMember, type HeartbeatScheduler } from './heartbeat';
 
 /** ws's own limit when none is set, kept for connections without maxPayload. */
 const WS_DEFAULT_MAX_PAYLOAD = 100 * 1024 * 1024;
@@ -19,9 +20,9 @@ const WS_DEFAULT_MAX_PAYLOAD = 100 * 1024 * 1024;
  *
  * Heartbeats follow docs/protocol.md §1: ping every interval, drop the connection at once
  * (terminate, not close: a gone peer never answers a close handshake) when no pong comes
- * within the timeout.
+ * within the timeout. The timing is the shared scheduler's (./heartbeat.ts).
  */
-export class WsConnection extends ConnectionBase implements Connection {
+export class WsConnection extends ConnectionBase implements Connection, HeartbeatMember {
   readonly remoteAddress: string;
 
   private readonly socket: MessageSocket;
@@ -29,15 +30,16 @@ export class WsConnection extends ConnectionBase implements Connection {
   /** Set when this side ends the connection, so the close reports why, not the echo or 1006. */
   private localCloseCode = 0;
   private localCloseReason = '';
-  private heartbeat: NodeJS.Timeout | null = null;
-  private pongTimer: NodeJS.Timeout | null = null;
+  private readonly heartbeat: HeartbeatScheduler | null;
+  heartbeatSlot = -1;
+  pingTick = -1;
 
   constructor(
     /** The `ws` object of the opening handshake; 1.1.x hands it to `connect`'s caller. */
     readonly ws: WebSocket,
     readonly outbound: boolean,
     private readonly pool: BufferPool,
-    private readonly heartbeatOptions: HeartbeatOptions,
+    heartbeatOptions: HeartbeatOptions,
     batch: WriteBatch = DEFAULT_WRITE_BATCH,
     maxPayload = 0,
   ) {
@@ -51,10 +53,8 @@ export class WsConnection extends ConnectionBase implements Connection {
         : null;
     if (wire !== null) keepWsFacade(ws, this);
     this.socket = wire ?? new WsLibSocket(ws, pool, this.events);
-    if (heartbeatOptions.interval > 0) {
-      this.heartbeat = setInterval(this.ping, heartbeatOptions.interval);
-      this.heartbeat.unref();
-    }
+    this.heartbeat = heartbeatOptions.interval > 0 ? heartbeatScheduler(heartbeatOptions) : null;
+    this.heartbeat?.add(this);
   }
 
   get bufferedAmount(): number {
@@ -95,12 +95,7 @@ export class WsConnection extends ConnectionBase implements Connection {
   private readonly events: MessageSocketEvents = {
     message: (data) => this.deliver(data),
     text: () => this.close(CloseCode.PROTOCOL_ERROR, 'Text messages are not part of the protocol'),
-    pong: () => {
-      if (this.pongTimer !== null) {
-        clearTimeout(this.pongTimer);
-        this.pongTimer = null;
-      }
-    },
+    pong: () => this.heartbeat?.pong(this),
     error: (code, reason) => {
       // Report why, whatever the remote echoes (or 1006 if it never does).
       if (this.localCloseCode === 0) this.close(code, reason);
@@ -118,23 +113,19 @@ export class WsConnection extends ConnectionBase implements Connection {
   /** @internal Set by keepWsFacade: the handshake's ws object hears the close too. */
   onGone: ((code: number, reason: string) => void) | undefined;
 
-  private readonly ping = (): void => {
-    if (this.pongTimer !== null || !this.open) return;
-    this.pongTimer = setTimeout(this.pongMissed, this.heartbeatOptions.timeout);
-    this.pongTimer.unref();
-    this.socket.ping();
-  };
+  /** For the heartbeat scheduler. A connection that is closing is not pinged any more. */
+  ping(): void {
+    if (this.open) this.socket.ping();
+    else this.stopHeartbeat();
+  }
 
-  private readonly pongMissed = (): void => {
-    this.pongTimer = null;
+  /** For the heartbeat scheduler. */
+  pongMissed(): void {
     this.terminate(CloseCode.HEARTBEAT_TIMEOUT, 'Heartbeat timeout');
-  };
+  }
 
   private stopHeartbeat(): void {
-    if (this.heartbeat !== null) clearInterval(this.heartbeat);
-    if (this.pongTimer !== null) clearTimeout(this.pongTimer);
-    this.heartbeat = null;
-    this.pongTimer = null;
+    this.heartbeat?.remove(this);
   }
 }
 

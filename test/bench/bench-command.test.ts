@@ -18,8 +18,9 @@ const benchDir = path.join(root, 'build', 'bench');
 test('bench --quick runs every case against the baselines and writes the report', async () => {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'roletalk-bench-'));
   // 95 s measured on a 2-core machine at load 15 (the tracing and balance groups some 15 s of it),
-  // before the transport group (some 25 s more) and the rounds against every baseline (some 60 s more).
-  await run(process.execPath, [path.join(benchDir, 'run.js'), '--quick', '--out', out], { cwd: root, timeout: 360_000 });
+  // before the transport group (some 25 s more), the rounds against every baseline (some 60 s more)
+  // and the scale group (some 35 s more: 1,000 idle connections each way, 200k requests).
+  await run(process.execPath, [path.join(benchDir, 'run.js'), '--quick', '--out', out], { cwd: root, timeout: 420_000 });
   const result = JSON.parse(fs.readFileSync(path.join(out, 'e2e.json'), 'utf8')) as {
     rows: Array<{ impl: string; case: string; group?: string; tracing?: boolean; balance?: string; slowShare?: number }>;
   };
@@ -52,6 +53,12 @@ test('bench --quick runs every case against the baselines and writes the report'
   assert.match(report, /\| latency \| [\d.]+ ms \|/);
   assert.match(report, /Goal: with 'latency' the slow unit gets under 10 %.*(met|not met)/);
   assert.ok(fs.existsSync(path.join(out, 'e2e-latency.svg')));
+  // The scale group, in its own results file: idle connections beside raw ws, and the long run.
+  const scale = JSON.parse(fs.readFileSync(path.join(out, 'scale.json'), 'utf8')) as { idle: Array<{ impl: string }>; requests: { samples: unknown[] } | null };
+  for (const impl of ['roletalk', 'ws']) assert.ok(scale.idle.some((r) => r.impl === impl), `scale ${impl}`);
+  assert.ok(scale.requests !== null && scale.requests.samples.length > 1);
+  assert.match(report, /## Scale: idle connections and a long run/);
+  assert.match(report, /\| heap used \| [\d.]+ KiB \| [\d.]+ KiB \| -?[\d.]+ KiB \| ≤ 2 KiB more: (met|\*\*not met\*\*) \|/);
   fs.rmSync(out, { recursive: true, force: true });
 });
 
@@ -82,6 +89,7 @@ test('bench --mesh measures bench peers started with roletalk-bench serve', asyn
 test('--groups picks e2e groups and refuses unknown ones', async () => {
   assert.equal(groupList(undefined), undefined);
   assert.deepEqual(groupList('tracing, balance'), ['tracing', 'balance']);
+  assert.deepEqual(groupList('scale'), ['scale']);
   assert.throws(() => groupList('tracing,nope'), /--groups/);
   assert.throws(() => groupList(true), /--groups/);
   await assert.rejects(run(process.execPath, [path.join(benchDir, 'run.js'), '--only', 'e2e', '--groups', 'nope', '--out', os.tmpdir()], { cwd: root }), /--groups/);
