@@ -1,5 +1,6 @@
 import type { Connection } from '../transport/connection';
 import type { Context } from './context';
+import { Fifo } from './fifo';
 
 /** A request being handled, and the connection its latest copy came on. */
 interface Running {
@@ -27,9 +28,9 @@ export class IncomingRequests {
   private readonly answers = new Map<number, Buffer | null>();
   private answerBytes = 0;
   /** Every remembered id, oldest first. */
-  private readonly order = new Queue();
+  private readonly order = new Fifo<number>();
   /** Ids of the answers whose bytes are kept, oldest first, to drop bytes in order. */
-  private readonly kept = new Queue();
+  private readonly kept = new Fifo<number>();
 
   /**
    * A REQUEST arrived on `conn`. Returns undefined when it is new (then it is registered as
@@ -102,29 +103,5 @@ export class IncomingRequests {
     }
     // Ids past the entry count are gone from `answers` anyway.
     while (this.kept.size > ANSWER_MEMORY.entries) this.kept.shift();
-  }
-}
-
-/** A first-in first-out queue of numbers over an array, compacted as its head moves on. */
-class Queue {
-  private items: number[] = [];
-  private head = 0;
-
-  get size(): number {
-    return this.items.length - this.head;
-  }
-
-  push(value: number): void {
-    this.items.push(value);
-  }
-
-  shift(): number | undefined {
-    if (this.head >= this.items.length) return undefined;
-    const value = this.items[this.head++];
-    if (this.head >= 1024 && this.head * 2 >= this.items.length) {
-      this.items = this.items.slice(this.head);
-      this.head = 0;
-    }
-    return value;
   }
 }
