@@ -1,5 +1,6 @@
 import type { Connection } from '../transport/connection';
 import type { Context } from './context';
+import { AnsweredIds } from './answered-ids';
 import { Fifo } from './fifo';
 
 /** A request being handled, and the connection its latest copy came on. */
@@ -18,19 +19,18 @@ export const ANSWER_MEMORY = {
 
 /**
  * The incoming requests of one remote peer that offers extensions (docs/protocol.md §9):
- * the ones running, so that CANCEL reaches them and a repeat does not run them again; the
- * and the recent answers, so that a repeat of an answered request gets the same answer
- * (`resend`).
+ * the ones running, so that CANCEL reaches them and a repeat does not run them again, and the
+ * recent answers, so that a repeat of an answered request gets the same answer (`resend`).
  */
 export class IncomingRequests {
   private readonly running = new Map<number, Running>();
-  /** Answers by correlation id, oldest first; null when only the id is kept. */
-  private readonly answers = new Map<number, Buffer | null>();
-  private answerBytes = 0;
-  /** Every remembered id, oldest first. */
-  private readonly order = new Fifo<number>();
-  /** Ids of the answers whose bytes are kept, oldest first, to drop bytes in order. */
-  private readonly kept = new Fifo<number>();
+  /** The ids of the last answers, whether or not their bytes are kept. */
+  private readonly answered = new AnsweredIds(ANSWER_MEMORY.entries);
+  /** The answers whose bytes are kept, by correlation id. */
+  private readonly kept = new Map<number, Buffer>();
+  private keptBytes = 0;
+  /** Ids of the answers whose bytes were kept, oldest first, to drop bytes in order. */
+  private readonly keptOrder = new Fifo<number>();
 
   /**
    * A REQUEST arrived on `conn`. Returns undefined when it is new (then it is registered as
@@ -39,14 +39,12 @@ export class IncomingRequests {
    * repeat that was answered (null when only its id is remembered).
    */
   begin(corr: number, ctx: Context, conn: Connection): undefined | 'running' | Buffer | null {
-    // Most requests are new: one look-up for them when nothing was answered yet.
     const running = this.running.get(corr);
     if (running !== undefined) {
       running.conn = conn;
       return 'running';
     }
-    const answer = this.answers.get(corr);
-    if (answer !== undefined) return answer;
+    if (this.answered.has(corr)) return this.kept.get(corr) ?? null;
     this.running.set(corr, { ctx, conn });
     return undefined;
   }
@@ -78,30 +76,22 @@ export class IncomingRequests {
   }
 
   private remember(corr: number, frame: Buffer | null): void {
-    const answers = this.answers;
-    answers.set(corr, frame);
-    this.order.push(corr);
-    if (frame !== null) {
-      this.answerBytes += frame.length;
-      this.kept.push(corr);
-    }
-    // Oldest first, from queues: iterating a Map from its start after many deletions skips
-    // their holes, which made this O(entries) per answer.
-    if (answers.size > ANSWER_MEMORY.entries) {
-      const oldest = this.order.shift()!;
-      const body = answers.get(oldest);
-      answers.delete(oldest);
-      if (body) this.answerBytes -= body.length;
-    }
-    while (this.answerBytes > ANSWER_MEMORY.bytes && this.kept.size > 0) {
-      const old = this.kept.shift()!;
-      const body = answers.get(old);
-      if (body) {
-        answers.set(old, null);
-        this.answerBytes -= body.length;
-      }
-    }
-    // Ids past the entry count are gone from `answers` anyway.
-    while (this.kept.size > ANSWER_MEMORY.entries) this.kept.shift();
+    const forgotten = this.answered.add(corr);
+    if (forgotten !== undefined && this.kept.size > 0) this.dropBytes(forgotten);
+    if (frame === null) return;
+    this.kept.set(corr, frame);
+    this.keptBytes += frame.length;
+    this.keptOrder.push(corr);
+    while (this.keptBytes > ANSWER_MEMORY.bytes && this.keptOrder.size > 0) this.dropBytes(this.keptOrder.shift()!);
+    // Ids past the entry count are forgotten with their bytes anyway.
+    while (this.keptOrder.size > ANSWER_MEMORY.entries) this.keptOrder.shift();
+  }
+
+  /** Keeps only the id of an answer: a repeat of it gets the REJECT of §9. */
+  private dropBytes(corr: number): void {
+    const body = this.kept.get(corr);
+    if (body === undefined) return;
+    this.kept.delete(corr);
+    this.keptBytes -= body.length;
   }
 }

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ANSWER_MEMORY, IncomingRequests } from '../../../src/engine/incoming';
+import { AnsweredIds } from '../../../src/engine/answered-ids';
 import { Context } from '../../../src/engine/context';
 import type { Connection } from '../../../src/transport/connection';
 
@@ -60,4 +61,29 @@ test('the unit going away aborts every running request', () => {
   incoming.abortAll(new Error('gone'));
   assert.equal(a.signal.aborted && b.signal.aborted, true);
   assert.equal((a.signal.reason as Error).message, 'gone');
+});
+
+test('AnsweredIds remembers exactly the last ids added, in order or not, across window slides and jumps', () => {
+  const capacity = 64;
+  const ids = new AnsweredIds(capacity);
+  const model: number[] = [];
+  let seed = 7;
+  const random = (n: number): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
+  let counter = 0;
+  for (let step = 0; step < 200_000; step++) {
+    const r = random(1000);
+    // Mostly a counter; some late answers from below, some jumps far ahead, a few repeats of old ids.
+    const id = r < 900 ? counter++ : r < 990 ? Math.max(0, counter - 1 - random(50_000)) : r < 999 ? (counter += random(100_000)) : random(2 ** 40);
+    if (model.includes(id)) continue; // a remembered id is never answered again (begin sees it)
+    const forgotten = ids.add(id);
+    model.push(id);
+    assert.equal(forgotten, model.length > capacity ? model.shift() : undefined);
+    if (step % 97 === 0) {
+      for (const known of model) assert.ok(ids.has(known), `remembers ${known} at step ${step}`);
+      for (let k = 0; k < 50; k++) {
+        const probe = Math.max(0, counter - random(100_000));
+        assert.equal(ids.has(probe), model.includes(probe), `${probe} at step ${step}`);
+      }
+    }
+  }
 });
