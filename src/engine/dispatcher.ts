@@ -114,6 +114,7 @@ export class Dispatcher {
       }
       this.answer(unit, corr, reply);
     });
+    incoming?.started(corr);
   }
 
   /**

@@ -5,6 +5,7 @@ import { Fifo } from './fifo';
 
 /** A request being handled, and the connection its latest copy came on. */
 interface Running {
+  readonly corr: number;
   ctx: Context;
   conn: Connection;
 }
@@ -23,7 +24,10 @@ export const ANSWER_MEMORY = {
  * recent answers, so that a repeat of an answered request gets the same answer (`resend`).
  */
 export class IncomingRequests {
+  /** Requests whose handlers went async, by correlation id. */
   private readonly running = new Map<number, Running>();
+  /** The request whose handler is being called (see `begin`). */
+  private starting: Running | null = null;
   /** The ids of the last answers, whether or not their bytes are kept. */
   private readonly answered = new AnsweredIds(ANSWER_MEMORY.entries);
   /** The answers whose bytes are kept, by correlation id. */
@@ -37,16 +41,26 @@ export class IncomingRequests {
    * running with `ctx`), 'running' for a repeat of one still running (its answer will go on the
    * repeat's connection, which the caller knows to be alive), or the remembered answer of a
    * repeat that was answered (null when only its id is remembered).
+   *
+   * A new request waits in the `starting` slot until `started` says its handler went async: most
+   * handlers answer within the same turn, and then it never takes a Map entry.
    */
   begin(corr: number, ctx: Context, conn: Connection): undefined | 'running' | Buffer | null {
-    const running = this.running.get(corr);
+    const running = this.find(corr);
     if (running !== undefined) {
       running.conn = conn;
       return 'running';
     }
     if (this.answered.has(corr)) return this.kept.get(corr) ?? null;
-    this.running.set(corr, { ctx, conn });
+    if (this.starting !== null) this.track(this.starting);
+    this.starting = { corr, ctx, conn };
     return undefined;
+  }
+
+  /** The handler of `corr` returned: if it has not answered yet, it is tracked until it does. */
+  started(corr: number): void {
+    const starting = this.starting;
+    if (starting !== null && starting.corr === corr) this.track(starting);
   }
 
   /**
@@ -56,8 +70,9 @@ export class IncomingRequests {
    * it meanwhile (nobody waits for the answer); undefined when it was not tracked.
    */
   finish(corr: number, frame: Buffer, keepBytes: boolean): Connection | null | undefined {
-    const running = this.running.get(corr);
-    this.running.delete(corr);
+    const running = this.find(corr);
+    if (running === this.starting) this.starting = null;
+    else if (running !== undefined) this.running.delete(corr);
     this.remember(corr, keepBytes ? Buffer.from(frame) : null);
     if (running === undefined) return undefined;
     running.ctx._settled();
@@ -66,13 +81,25 @@ export class IncomingRequests {
 
   /** CANCEL: the caller gave up on `corr`. */
   cancel(corr: number, reason: Error): void {
-    this.running.get(corr)?.ctx._abort(reason);
+    this.find(corr)?.ctx._abort(reason);
   }
 
   /** The remote is gone: every running request is called off. */
   abortAll(reason: Error): void {
+    if (this.starting !== null) this.track(this.starting);
     for (const running of this.running.values()) running.ctx._abort(reason);
     this.running.clear();
+  }
+
+  private find(corr: number): Running | undefined {
+    const starting = this.starting;
+    if (starting !== null && starting.corr === corr) return starting;
+    return this.running.size > 0 ? this.running.get(corr) : undefined;
+  }
+
+  private track(running: Running): void {
+    this.starting = null;
+    this.running.set(running.corr, running);
   }
 
   private remember(corr: number, frame: Buffer | null): void {

@@ -87,3 +87,28 @@ test('AnsweredIds remembers exactly the last ids added, in order or not, across 
     }
   }
 });
+
+test('a request answered within its turn and one whose handler went async are both tracked', () => {
+  const incoming = new IncomingRequests();
+  const first = conn();
+  const second = conn();
+  // Answered before `started`: its answer goes on its own connection.
+  incoming.begin(1, ctx(), first);
+  assert.equal(incoming.finish(1, Buffer.from('a'), false), first);
+  incoming.started(1);
+  assert.equal(incoming.begin(1, ctx(), first), null, 'answered: not run again');
+  // Went async: still a repeat, cancellable, and answered on the repeat's connection.
+  const c = ctx();
+  incoming.begin(2, c, first);
+  incoming.started(2);
+  assert.equal(incoming.begin(2, ctx(), second), 'running');
+  // A new request while another has not returned yet (never in practice): both stay tracked.
+  incoming.begin(3, ctx(), first);
+  incoming.begin(4, ctx(), first);
+  assert.equal(incoming.begin(3, ctx(), second), 'running');
+  incoming.cancel(2, new Error('cancelled'));
+  assert.equal(c.signal.aborted, true);
+  assert.equal(incoming.finish(2, Buffer.from('b'), false), null);
+  assert.equal(incoming.finish(3, Buffer.from('c'), false), second);
+  assert.equal(incoming.finish(4, Buffer.from('d'), false), first);
+});
