@@ -28,6 +28,14 @@ export class Fifo<T> {
     return value;
   }
 
+  /** Keeps only the items `keep` accepts, in order. */
+  retain(keep: (item: T) => boolean): void {
+    const kept: T[] = [];
+    for (let i = this.head; i < this.items.length; i++) if (keep(this.items[i]!)) kept.push(this.items[i]!);
+    this.items = kept;
+    this.head = 0;
+  }
+
   clear(): void {
     this.items = [];
     this.head = 0;
