@@ -115,6 +115,7 @@ export class Dispatcher {
       }
       this.answer(unit, corr, reply);
     });
+    incoming?.started(corr);
   }
 
   /**

@@ -1,9 +1,12 @@
 import { copyFrame, messageLength } from '../protocol/payload';
 import type { Connection } from '../transport/connection';
 import type { Context } from './context';
+import { AnsweredIds } from './answered-ids';
+import { Fifo } from './fifo';
 
 /** A request being handled, and the connection its latest copy came on. */
 interface Running {
+  readonly corr: number;
   ctx: Context;
   conn: Connection;
 }
@@ -18,37 +21,47 @@ export const ANSWER_MEMORY = {
 
 /**
  * The incoming requests of one remote peer that offers extensions (docs/protocol.md §9):
- * the ones running, so that CANCEL reaches them and a repeat does not run them again; the
- * and the recent answers, so that a repeat of an answered request gets the same answer
- * (`resend`).
+ * the ones running, so that CANCEL reaches them and a repeat does not run them again, and the
+ * recent answers, so that a repeat of an answered request gets the same answer (`resend`).
  */
 export class IncomingRequests {
+  /** Requests whose handlers went async, by correlation id. */
   private readonly running = new Map<number, Running>();
-  /** Answers by correlation id, oldest first; null when only the id is kept. */
-  private readonly answers = new Map<number, Buffer | null>();
-  private answerBytes = 0;
-  /** Every remembered id, oldest first. */
-  private readonly order = new Queue();
-  /** Ids of the answers whose bytes are kept, oldest first, to drop bytes in order. */
-  private readonly kept = new Queue();
+  /** The request whose handler is being called (see `begin`). */
+  private starting: Running | null = null;
+  /** The ids of the last answers, whether or not their bytes are kept. */
+  private readonly answered = new AnsweredIds(ANSWER_MEMORY.entries);
+  /** The answers whose bytes are kept, by correlation id. */
+  private readonly kept = new Map<number, Buffer>();
+  private keptBytes = 0;
+  /** Ids of the answers whose bytes were kept, oldest first, to drop bytes in order. */
+  private readonly keptOrder = new Fifo<number>();
 
   /**
    * A REQUEST arrived on `conn`. Returns undefined when it is new (then it is registered as
    * running with `ctx`), 'running' for a repeat of one still running (its answer will go on the
    * repeat's connection, which the caller knows to be alive), or the remembered answer of a
    * repeat that was answered (null when only its id is remembered).
+   *
+   * A new request waits in the `starting` slot until `started` says its handler went async: most
+   * handlers answer within the same turn, and then it never takes a Map entry.
    */
   begin(corr: number, ctx: Context, conn: Connection): undefined | 'running' | Buffer | null {
-    // Most requests are new: one look-up for them when nothing was answered yet.
-    const running = this.running.get(corr);
+    const running = this.find(corr);
     if (running !== undefined) {
       running.conn = conn;
       return 'running';
     }
-    const answer = this.answers.get(corr);
-    if (answer !== undefined) return answer;
-    this.running.set(corr, { ctx, conn });
+    if (this.answered.has(corr)) return this.kept.get(corr) ?? null;
+    if (this.starting !== null) this.track(this.starting);
+    this.starting = { corr, ctx, conn };
     return undefined;
+  }
+
+  /** The handler of `corr` returned: if it has not answered yet, it is tracked until it does. */
+  started(corr: number): void {
+    const starting = this.starting;
+    if (starting !== null && starting.corr === corr) this.track(starting);
   }
 
   /**
@@ -58,8 +71,9 @@ export class IncomingRequests {
    * it meanwhile (nobody waits for the answer); undefined when it was not tracked.
    */
   finish(corr: number, frame: Buffer, keepBytes: boolean): Connection | null | undefined {
-    const running = this.running.get(corr);
-    this.running.delete(corr);
+    const running = this.find(corr);
+    if (running === this.starting) this.starting = null;
+    else if (running !== undefined) this.running.delete(corr);
     this.remember(corr, keepBytes ? copyFrame(frame) : null);
     if (running === undefined) return undefined;
     running.ctx._settled();
@@ -68,64 +82,44 @@ export class IncomingRequests {
 
   /** CANCEL: the caller gave up on `corr`. */
   cancel(corr: number, reason: Error): void {
-    this.running.get(corr)?.ctx._abort(reason);
+    this.find(corr)?.ctx._abort(reason);
   }
 
   /** The remote is gone: every running request is called off. */
   abortAll(reason: Error): void {
+    if (this.starting !== null) this.track(this.starting);
     for (const running of this.running.values()) running.ctx._abort(reason);
     this.running.clear();
   }
 
+  private find(corr: number): Running | undefined {
+    const starting = this.starting;
+    if (starting !== null && starting.corr === corr) return starting;
+    return this.running.size > 0 ? this.running.get(corr) : undefined;
+  }
+
+  private track(running: Running): void {
+    this.starting = null;
+    this.running.set(running.corr, running);
+  }
+
   private remember(corr: number, frame: Buffer | null): void {
-    const answers = this.answers;
-    answers.set(corr, frame);
-    this.order.push(corr);
-    if (frame !== null) {
-      this.answerBytes += messageLength(frame);
-      this.kept.push(corr);
-    }
-    // Oldest first, from queues: iterating a Map from its start after many deletions skips
-    // their holes, which made this O(entries) per answer.
-    if (answers.size > ANSWER_MEMORY.entries) {
-      const oldest = this.order.shift()!;
-      const body = answers.get(oldest);
-      answers.delete(oldest);
-      if (body) this.answerBytes -= messageLength(body);
-    }
-    while (this.answerBytes > ANSWER_MEMORY.bytes && this.kept.size > 0) {
-      const old = this.kept.shift()!;
-      const body = answers.get(old);
-      if (body) {
-        answers.set(old, null);
-        this.answerBytes -= messageLength(body);
-      }
-    }
-    // Ids past the entry count are gone from `answers` anyway.
-    while (this.kept.size > ANSWER_MEMORY.entries) this.kept.shift();
-  }
-}
-
-/** A first-in first-out queue of numbers over an array, compacted as its head moves on. */
-class Queue {
-  private items: number[] = [];
-  private head = 0;
-
-  get size(): number {
-    return this.items.length - this.head;
+    const forgotten = this.answered.add(corr);
+    if (forgotten !== undefined && this.kept.size > 0) this.dropBytes(forgotten);
+    if (frame === null) return;
+    this.kept.set(corr, frame);
+    this.keptBytes += messageLength(frame);
+    this.keptOrder.push(corr);
+    while (this.keptBytes > ANSWER_MEMORY.bytes && this.keptOrder.size > 0) this.dropBytes(this.keptOrder.shift()!);
+    // Ids past the entry count are forgotten with their bytes anyway.
+    while (this.keptOrder.size > ANSWER_MEMORY.entries) this.keptOrder.shift();
   }
 
-  push(value: number): void {
-    this.items.push(value);
-  }
-
-  shift(): number | undefined {
-    if (this.head >= this.items.length) return undefined;
-    const value = this.items[this.head++];
-    if (this.head >= 1024 && this.head * 2 >= this.items.length) {
-      this.items = this.items.slice(this.head);
-      this.head = 0;
-    }
-    return value;
+  /** Keeps only the id of an answer: a repeat of it gets the REJECT of §9. */
+  private dropBytes(corr: number): void {
+    const body = this.kept.get(corr);
+    if (body === undefined) return;
+    this.kept.delete(corr);
+    this.keptBytes -= messageLength(body);
   }
 }

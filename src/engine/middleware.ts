@@ -39,8 +39,64 @@ interface Waiting {
   settle: () => void;
 }
 
-class ChainRun {
-  private decided = false;
+/**
+ * A handler run without middleware: the reply goes out as soon as it is decided. Kept apart from
+ * ChainRun so that the common case allocates none of the middleware bookkeeping.
+ */
+class HandlerRun {
+  protected decided = false;
+
+  constructor(
+    protected readonly ctx: Context,
+    private readonly handler: Handler,
+    protected readonly done: (ctx: Context) => void,
+  ) {}
+
+  readonly reply: Reply = (err, data) => {
+    if (this.decided) return;
+    this.decided = true;
+    // Any falsy err (null, undefined, false, 0, '') answers with data, as in 1.1.x.
+    if (err) this.ctx.error = err;
+    else this.ctx.response = data;
+    this.decidedNow();
+  };
+
+  start(): void {
+    this.invokeHandler();
+  }
+
+  /** The reply is decided: with no middleware, it goes out at once. */
+  protected decidedNow(): void {
+    this.done(this.ctx);
+  }
+
+  protected invokeHandler(): void {
+    const handler = this.handler;
+    let result: unknown;
+    try {
+      result = handler(this.ctx, this.reply);
+    } catch (err) {
+      this.reply(asError(err));
+      return;
+    }
+    // A handler that takes `reply` answers through it, as in 1.1.x, which ignored what handlers
+    // returned: `(ctx, cb) => setTimeout(...)` or `(ctx, cb) => http.get(..., cb)` must not answer
+    // with the timer or the request object. A throw or a rejection still rejects.
+    const repliesByReturn = handler.length < 2;
+    if (isThenable(result)) {
+      result.then(
+        (value) => {
+          if (repliesByReturn) this.reply(null, value);
+        },
+        (err: unknown) => this.reply(asError(err)),
+      );
+    } else if (repliesByReturn) {
+      this.reply(null, result);
+    }
+  }
+}
+
+class ChainRun extends HandlerRun {
   private unwound = false;
   /** The deepest layer started so far; `next()` runs the one after it. */
   private cursor = -1;
@@ -52,29 +108,15 @@ class ChainRun {
   private readonly asked: boolean[] = [];
 
   constructor(
-    private readonly ctx: Context,
+    ctx: Context,
     private readonly layers: readonly Handler[],
-    private readonly handler: Handler,
-    private readonly done: (ctx: Context) => void,
-  ) {}
+    handler: Handler,
+    done: (ctx: Context) => void,
+  ) {
+    super(ctx, handler, done);
+  }
 
-  readonly reply: Reply = (err, data) => {
-    if (this.decided) return;
-    this.decided = true;
-    // Any falsy err (null, undefined, false, 0, '') answers with data, as in 1.1.x.
-    if (err) this.ctx.error = err;
-    else this.ctx.response = data;
-    if (this.layers.length === 0) this.done(this.ctx);
-    // Unwind on a later turn, as 1.1.x does: code that runs right after reply() still belongs
-    // to the layer that called it.
-    else setImmediate(() => this.unwindStep());
-  };
-
-  start(): void {
-    if (this.layers.length === 0) {
-      this.invokeHandler();
-      return;
-    }
+  override start(): void {
     this.ctx._next = () => this.next();
     this.dispatch(0);
   }
@@ -124,6 +166,11 @@ class ChainRun {
     }
   }
 
+  /** Unwinds on a later turn, as 1.1.x does: code right after reply() still belongs to its layer. */
+  protected override decidedNow(): void {
+    setImmediate(() => this.unwindStep());
+  }
+
   /** Settles the innermost waiting `next()`, waits for that layer's code after it, repeats. */
   private unwindStep(): void {
     const waiting = this.waiting.pop();
@@ -140,34 +187,10 @@ class ChainRun {
     if (isThenable(returned)) returned.then(after, after);
     else after();
   }
-
-  private invokeHandler(): void {
-    const handler = this.handler;
-    let result: unknown;
-    try {
-      result = handler(this.ctx, this.reply);
-    } catch (err) {
-      this.reply(asError(err));
-      return;
-    }
-    // A handler that takes `reply` answers through it, as in 1.1.x, which ignored what handlers
-    // returned: `(ctx, cb) => setTimeout(...)` or `(ctx, cb) => http.get(..., cb)` must not answer
-    // with the timer or the request object. A throw or a rejection still rejects.
-    const repliesByReturn = handler.length < 2;
-    if (isThenable(result)) {
-      result.then(
-        (value) => {
-          if (repliesByReturn) this.reply(null, value);
-        },
-        (err: unknown) => this.reply(asError(err)),
-      );
-    } else if (repliesByReturn) {
-      this.reply(null, result);
-    }
-  }
 }
 
 /** Runs `handler` behind `layers`; calls `done(ctx)` once the reply is decided and the chain unwound. */
 export function runChain(ctx: Context, layers: readonly Handler[], handler: Handler, done: (ctx: Context) => void): void {
-  new ChainRun(ctx, layers, handler, done).start();
+  const run = layers.length === 0 ? new HandlerRun(ctx, handler, done) : new ChainRun(ctx, layers, handler, done);
+  run.start();
 }

@@ -15,7 +15,7 @@ export interface RequestOptions {
 export interface PendingRequest {
   resolve: (ctx: Context) => void;
   reject: (err: Error) => void;
-  timer: NodeJS.Timeout | null;
+  readonly corr: number;
   role: string;
   event: string;
   /** The value sent, to encode the request again on another connection. */
@@ -24,6 +24,10 @@ export interface PendingRequest {
   sentAt: number;
   /** The timeout in milliseconds (0: none). */
   timeout: number;
+  /** performance.now() at which it times out (Infinity: never). */
+  deadline: number;
+  /** Settled: out of the table, its place in the timer queue is skipped. */
+  done: boolean;
   /** The connection it was last sent on. */
   conn: Connection;
   idempotent: boolean;

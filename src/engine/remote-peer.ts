@@ -24,6 +24,7 @@ import { IncomingRequests } from './incoming';
 import type { Limits } from './limits';
 import type { PendingRequest, RequestOptions } from './pending';
 import { StreamRegistry } from './stream-registry';
+import { RequestTimers } from './request-timers';
 import { PeakEwma } from './balancer';
 import { Counters, recordRtt, unitStats, type UnitStats } from './stats';
 import { requestChannel, requestTraced, traceStream, type RequestTrace } from './tracing';
@@ -59,6 +60,9 @@ export class RemotePeer {
   /** The address this side dialed to reach it (or the one it advertised), for acquaintance. */
   address: string | undefined;
   readonly pending = new Map<number, PendingRequest>();
+  /** The timeouts of the pending requests, on one timer. */
+  /** The timeouts of its requests; made at the first request that has one (idle units are many). */
+  private timers: RequestTimers<PendingRequest> | null = null;
   /** Open streams and stream requests. */
   readonly streams = new StreamRegistry();
   /** The last connection is gone. */
@@ -151,36 +155,39 @@ export class RemotePeer {
     const deadlineMs = limited && this.offers.deadline ? timeout : undefined;
     const frame = this.host.encoder.within(this.host.encoder.request(role, event, corr, data, deadlineMs), this.maxFrame);
     if (trace !== undefined) trace.connectionId = conn.id;
-    return new Promise<Context>((resolve, reject) => {
-      const pending: PendingRequest = {
-        resolve,
-        reject,
-        timer: limited ? setTimeout(expireRequest, timeout, this, corr, timeout) : null,
-        role,
-        event,
-        data,
-        sentAt,
-        timeout: limited ? timeout : 0,
-        conn,
-        idempotent,
-        signal,
-        onAbort: undefined,
-      };
-      if (signal !== undefined) {
-        pending.onAbort = () => this.abortRequest(corr, signal.reason);
-        signal.addEventListener('abort', pending.onAbort, { once: true });
-      }
-      this.pending.set(corr, pending);
-      conn.send(frame);
-    });
+    const pending: PendingRequest = {
+      resolve: unset,
+      reject: unset,
+      corr,
+      role,
+      event,
+      data,
+      sentAt,
+      timeout: limited ? timeout : 0,
+      deadline: limited ? sentAt + timeout : Infinity,
+      done: false,
+      conn,
+      idempotent,
+      signal,
+      onAbort: undefined,
+    };
+    const promise = promiseOf(pending);
+    if (signal !== undefined) {
+      pending.onAbort = () => this.abortRequest(corr, signal.reason);
+      signal.addEventListener('abort', pending.onAbort, { once: true });
+    }
+    this.pending.set(corr, pending);
+    if (limited) (this.timers ??= new RequestTimers((p) => this.expire(p.corr))).add(pending);
+    conn.send(frame);
+    return promise;
   }
 
-  /** Takes a pending request out of the table and off its timer and signal. */
+  /** Takes a pending request out of the table, its timer queue and its signal. */
   private takePending(corr: number): PendingRequest | undefined {
     const pending = this.pending.get(corr);
     if (pending === undefined) return undefined;
     this.pending.delete(corr);
-    if (pending.timer !== null) clearTimeout(pending.timer);
+    pending.done = true;
     if (pending.onAbort !== undefined) pending.signal!.removeEventListener('abort', pending.onAbort);
     return pending;
   }
@@ -193,14 +200,14 @@ export class RemotePeer {
     pending.reject(this.failure(new AbortError(reason), pending.role, pending.event, pending.sentAt));
   }
 
-  /** @internal The request's time is up. */
-  expire(corr: number, timeout: number): void {
+  /** A request's time is up. */
+  private expire(corr: number): void {
     const pending = this.takePending(corr);
     if (pending === undefined) return;
     // No answer within the timeout is as slow as the timeout, for balancing.
-    this.latency.observe(timeout);
+    this.latency.observe(pending.timeout);
     this.sendCancel(corr);
-    pending.reject(this.failure(new RequestTimeoutError(timeout), pending.role, pending.event, pending.sentAt));
+    pending.reject(this.failure(new RequestTimeoutError(pending.timeout), pending.role, pending.event, pending.sentAt));
   }
 
   private sendCancel(corr: number): void {
@@ -477,6 +484,7 @@ export class RemotePeer {
     this.closed = true;
     this.streams.unitClosed();
     this.incomingTable?.abortAll(new UnitClosedError(this.id));
+    this.timers?.clear();
     for (const corr of [...this.pending.keys()]) {
       const p = this.takePending(corr)!;
       p.reject(this.failure(new UnitClosedError(this.id), p.role, p.event, p.sentAt));
@@ -498,8 +506,24 @@ export class RemotePeer {
   }
 }
 
-function expireRequest(remote: RemotePeer, corr: number, timeout: number): void {
-  remote.expire(corr, timeout);
+/** Stands for `resolve` and `reject` until the Promise's executor hands over the real ones. */
+function unset(): void {}
+
+/** The request whose Promise is being made (the executor runs synchronously, within `promiseOf`). */
+let making: PendingRequest | undefined;
+
+/** One executor for every request's Promise: no closure made per request. */
+function takeSettlers(resolve: PendingRequest['resolve'], reject: PendingRequest['reject']): void {
+  making!.resolve = resolve;
+  making!.reject = reject;
+}
+
+/** The Promise of a request, settled through `pending.resolve` and `pending.reject`. */
+function promiseOf(pending: PendingRequest): Promise<Context> {
+  making = pending;
+  const promise = new Promise<Context>(takeSettlers);
+  making = undefined;
+  return promise;
 }
 
 /** Units that serve no role (callers) share one empty set. */

@@ -303,6 +303,51 @@ test('a request that gets no answer times out with RequestTimeoutError', async (
   assert.equal(client.units[0]!.pending.size, 0);
 });
 
+test('mixed timeouts: each request expires at its own time; timeout 0 or Infinity never expires', async () => {
+  let release = (): void => {};
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  const { client } = await connectedPair({
+    setup: (server) => {
+      server.role('slow').onRequest('never', () => new Promise(() => {}));
+      server.role('slow').onRequest('gated', async () => {
+        await gate;
+        return 'released';
+      });
+      server.role('slow').onRequest('fast', () => 'fast');
+    },
+  });
+  const slow = client.destination('slow');
+  /** Milliseconds from the call to the RequestTimeoutError. */
+  const timing = async (timeout: number): Promise<number> => {
+    const started = performance.now();
+    const err = await rejectionOf(slow.request({ event: 'never', timeout }, null));
+    assert.ok(err instanceof RequestTimeoutError, err.constructor.name);
+    return performance.now() - started;
+  };
+  const unlimited = [slow.request({ event: 'gated', timeout: 0 }, null), slow.request({ event: 'gated', timeout: Infinity }, null)];
+  const timings: Array<Promise<number>> = [];
+  const answered: Array<Promise<Context>> = [];
+  for (let i = 0; i < 10; i++) {
+    timings.push(timing(i % 2 === 0 ? 500 : 50));
+    // Answered requests between them leave settled entries in the queues.
+    answered.push(slow.request({ event: 'fast', timeout: i % 2 === 0 ? 50 : 500 }, null));
+    if (i === 4) await delay(20);
+  }
+  for (const ctx of await Promise.all(answered)) assert.equal(ctx.data, 'fast');
+  const elapsed = await Promise.all(timings);
+  for (const [i, ms] of elapsed.entries()) {
+    const timeout = i % 2 === 0 ? 500 : 50;
+    // Never early; late only by what a loaded machine adds to a timer.
+    assert.ok(ms >= timeout - 1 && ms < timeout + 250, `request ${i} (timeout ${timeout}) expired after ${ms.toFixed(1)} ms`);
+  }
+  // The requests without a limit still wait, and are answered.
+  await delay(100);
+  assert.equal(client.units[0]!.pending.size, 2);
+  release();
+  for (const ctx of await Promise.all(unlimited)) assert.equal(ctx.data, 'released');
+  assert.equal(client.units[0]!.pending.size, 0);
+});
+
 test('NoUnitError is thrown at once when no unit serves the role; send returns undefined', async () => {
   const { client } = await connectedPair();
   const nobody = client.destination('nobody');
