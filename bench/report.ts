@@ -117,4 +117,14 @@ export function writeReport(): string {
   return reportFile;
 }
 
+// Sections of bench modules that the installed bench does not ship (bench/threads) register
+// themselves when present.
+for (const optional of ['./threads/cpu-report']) {
+  try {
+    require(optional);
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'MODULE_NOT_FOUND') throw err;
+  }
+}
+
 if (require.main === module) console.log(`wrote ${writeReport()}`);

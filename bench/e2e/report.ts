@@ -216,7 +216,8 @@ function threadsTable(rows: Row[]): string[] {
   }
   const burn = (s: number): Row | undefined => rows.find((r) => r.case === 'burn' && r.connections === 1 && (r.ioThreads ?? 0) === s);
   const best = Math.max(...settings.slice(1).map((s) => ratio(burn(s), burn(0)) ?? 0));
-  out.push('', `Goal: burning handlers at least 1.3x with I/O threads: **${best.toFixed(2)}x**, ${best >= 1.3 ? 'met' : '**not met**'}.`);
+  // The former 1.3x goal is retired: a 50 µs handler against ~5 µs of framing bounds any layout at ~1.1x.
+  out.push('', `Burning handlers with I/O threads: **${best.toFixed(2)}x**; no thread layout can pass (50 + 5) / 50 = 1.1x here (native-notes/io-threads.md).`);
   return out;
 }
 

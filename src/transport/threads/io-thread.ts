@@ -5,7 +5,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 import WebSocket, { WebSocketServer } from 'ws';
 import { BufferPool } from '../../protocol/buffer-pool';
 import { WsConnection } from '../ws-connection';
-import { FrameBatch, forEachFrame } from './frame-batch';
+import { FrameBatch } from './frame-batch';
+import { RingReader, RingWriter } from './frame-ring';
 import { MAX_SLOTS, type FromIo, type IoThreadData, type ToIo } from './messages';
 
 /**
@@ -29,7 +30,7 @@ let server: http.Server | https.Server | undefined;
 let wss: WebSocketServer | undefined;
 
 const post = (message: FromIo, transfer?: ArrayBuffer[]): void => port.postMessage(message, transfer ?? []);
-const toMain = new FrameBatch((buf, index) => post({ t: 'frames', buf, index }, [buf, index.buffer as ArrayBuffer]));
+const toMain = new RingWriter(data.toMain, (buf, index) => post({ t: 'frames', buf, index }, [buf, index.buffer as ArrayBuffer]));
 const bounced = new FrameBatch((buf, index) => post({ t: 'bounced', buf, index }, [buf, index.buffer as ArrayBuffer]));
 
 function adopt(ws: WebSocket, outbound: boolean): { slot: number; conn: WsConnection } | undefined {
@@ -70,25 +71,35 @@ function updateBuffered(slot: number): void {
   if (conn !== undefined) Atomics.store(shared, 2 * slot, Math.min(conn.bufferedAmount, 0x7fffffff));
 }
 
-function handle(message: ToIo): void {
-  switch (message.t) {
-    case 'send': {
-      const touched = new Set<number>();
-      forEachFrame(message.buf, message.index, (slot, frame) => {
-        const conn = connections[slot];
-        if (conn === undefined || !conn.open) {
-          bounced.add(slot, frame);
-          return;
-        }
-        conn.send(frame);
-        touched.add(slot);
-      });
-      // After the corked batch is written (the connection uncorks on nextTick).
-      setImmediate(() => {
-        for (const slot of touched) updateBuffered(slot);
-      });
+const touched = new Set<number>();
+
+function updateTouched(): void {
+  for (const slot of touched) updateBuffered(slot);
+  touched.clear();
+}
+
+const fromMain = new RingReader(
+  data.toIo,
+  (slot, frame) => {
+    const conn = connections[slot];
+    if (conn === undefined || !conn.open) {
+      bounced.add(slot, frame);
       return;
     }
+    conn.send(frame);
+    touched.add(slot);
+  },
+  // After the corked batch is written (the connection uncorks on nextTick).
+  () => setImmediate(updateTouched),
+);
+
+function handle(message: ToIo): void {
+  // What the main thread put in the ring before posting this comes first.
+  fromMain.pump();
+  switch (message.t) {
+    case 'frames':
+      fromMain.overflowed(message.buf, message.index);
+      return;
     case 'release':
       freeSlots.push(message.slot);
       return;
@@ -155,3 +166,4 @@ function handle(message: ToIo): void {
 }
 
 port.on('message', handle);
+fromMain.start();

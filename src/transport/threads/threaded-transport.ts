@@ -10,7 +10,8 @@ import { ConnectionBase } from '../connection-base';
 import type { Connection, HeartbeatOptions, WriteBatch } from '../connection';
 import type { ListenSpec, Transport } from '../transport';
 import { removeStaleSocket } from '../unix-socket';
-import { FrameBatch, forEachFrame } from './frame-batch';
+import { forEachFrame } from './frame-batch';
+import { createRing, DEFAULT_RING_BYTES, RingReader, RingWriter } from './frame-ring';
 import { MAX_SLOTS, type FromIo, type IoThreadData, type ToIo } from './messages';
 
 /**
@@ -33,7 +34,14 @@ class IoThread {
   readonly connections = new Map<number, ThreadConnection>();
   /** Closed connections by slot, until the slot is reused: frames bounced back find them. */
   private readonly retired = new Map<number, ThreadConnection>();
-  readonly toIo: FrameBatch;
+  readonly toIo: RingWriter;
+  private readonly fromIo: RingReader;
+  /**
+   * Frames of connections whose 'opened' has not been read yet: the ring can overtake the
+   * MessagePort. A slot without a connection has no other frames: frames before a close are
+   * read before the close is, and none follow it.
+   */
+  private readonly early = new Map<number, Buffer[]>();
   private readonly waiting = new Map<number, (message: FromIo) => void>();
   private nextReq = 1;
   private holds = 0;
@@ -44,10 +52,13 @@ class IoThread {
     private readonly onInbound: (conn: ThreadConnection) => void,
     private readonly pool: BufferPool,
     maxPayload: number,
+    ringBytes: number,
   ) {
     const sab = new SharedArrayBuffer(MAX_SLOTS * 2 * Int32Array.BYTES_PER_ELEMENT);
     this.shared = new Int32Array(sab);
-    const data: IoThreadData = { heartbeat, batch, maxPayload, shared: sab };
+    const toIo = createRing(ringBytes);
+    const toMain = createRing(ringBytes);
+    const data: IoThreadData = { heartbeat, batch, maxPayload, shared: sab, toIo, toMain };
     this.worker = new Worker(path.join(__dirname, 'io-thread.js'), { workerData: data });
     this.worker.on('message', (message: FromIo) => this.receive(message));
     this.worker.on('error', (err) => {
@@ -55,7 +66,13 @@ class IoThread {
       for (const conn of [...this.connections.values()]) conn.gone(1011, `I/O thread failed: ${err.message}`);
     });
     this.worker.unref();
-    this.toIo = new FrameBatch((buf, index) => this.post({ t: 'send', buf, index }, [buf, index.buffer as ArrayBuffer]));
+    this.toIo = new RingWriter(toIo, (buf, index) => this.post({ t: 'frames', buf, index }, [buf, index.buffer as ArrayBuffer]));
+    this.fromIo = new RingReader(toMain, (slot, frame) => {
+      const conn = this.connections.get(slot);
+      if (conn !== undefined) conn.frame(frame);
+      else this.early.get(slot)?.push(frame) ?? this.early.set(slot, [frame]);
+    });
+    this.fromIo.start();
   }
 
   post(message: ToIo, transfer: ArrayBuffer[] = []): void {
@@ -83,10 +100,17 @@ class IoThread {
     else if (before > 0 && this.holds === 0) this.worker.unref();
   }
 
+  /** Stops reading the ring once the thread is gone. */
+  stop(): void {
+    this.fromIo.stop();
+  }
+
   private receive(message: FromIo): void {
+    // Frames the thread put in the ring before posting this come first (a close after its frames).
+    this.fromIo.pump();
     switch (message.t) {
       case 'frames':
-        forEachFrame(message.buf, message.index, (slot, frame) => this.connections.get(slot)?.frame(frame));
+        this.fromIo.overflowed(message.buf, message.index);
         return;
       case 'bounced':
         forEachFrame(message.buf, message.index, (slot, frame) => {
@@ -110,6 +134,9 @@ class IoThread {
         conn.url = message.url;
         this.retired.delete(message.slot);
         this.connections.set(message.slot, conn);
+        const early = this.early.get(message.slot);
+        this.early.delete(message.slot);
+        if (early !== undefined) conn.holdBack(early);
         this.hold(1);
         if (message.req === -1) this.onInbound(conn);
         else this.settle(message.req, message, conn);
@@ -136,6 +163,8 @@ export class ThreadConnection extends ConnectionBase implements Connection {
   /** The address dialed, for outbound connections. */
   url = '';
   private facade: ThreadSocket | undefined;
+  /** Frames that overtook the connection's 'opened', and those behind them, until delivered. */
+  private held: Buffer[] | null = null;
 
   constructor(
     private readonly thread: IoThread,
@@ -195,12 +224,30 @@ export class ThreadConnection extends ConnectionBase implements Connection {
 
   /** @internal */
   frame(frame: Buffer): void {
-    this.deliver(frame);
+    if (this.held !== null) this.held.push(frame);
+    else this.deliver(frame);
   }
+
+  /**
+   * @internal Frames read from the ring before the connection's 'opened': they reach the engine
+   * once it has taken the connection, as frames posted after 'opened' would.
+   */
+  holdBack(frames: Buffer[]): void {
+    this.held = frames;
+    setImmediate(this.release);
+  }
+
+  private readonly release = (): void => {
+    const held = this.held ?? [];
+    this.held = null;
+    for (const frame of held) this.deliver(frame);
+  };
 
   /** @internal */
   gone(code: number, reason: string): void {
     if (this.closed) return;
+    // Frames read before the close go first.
+    this.release();
     this.closed = true;
     this.thread.hold(-1);
     this.reportClose(code, reason);
@@ -249,12 +296,14 @@ export class ThreadedTransport implements Transport {
     private readonly batch: WriteBatch,
     /** The largest message ws accepts, on both sides (0: ws's default). */
     private readonly maxPayload = 0,
+    /** Data bytes of each frame ring (tests make it small to reach wrap-around and overflow). */
+    private readonly ringBytes = Number(process.env.ROLETALK_IO_RING_BYTES ?? DEFAULT_RING_BYTES),
   ) {}
 
   /** Threads start on first use, so a peer that never connects costs none. */
   private thread(i: number): IoThread {
     while (this.threads.length <= i) {
-      this.threads.push(new IoThread(this.heartbeat, this.batch, (conn) => this.onConnection?.(conn), this.pool, this.maxPayload));
+      this.threads.push(new IoThread(this.heartbeat, this.batch, (conn) => this.onConnection?.(conn), this.pool, this.maxPayload, this.ringBytes));
     }
     return this.threads[i]!;
   }
@@ -324,6 +373,7 @@ export class ThreadedTransport implements Transport {
     for (const thread of threads) {
       for (const conn of [...thread.connections.values()]) conn.gone(CloseCode.INTENTIONAL, 'peer closed');
     }
+    for (const thread of threads) thread.stop();
     await Promise.all(threads.map((thread) => thread.worker.terminate()));
   }
 }
