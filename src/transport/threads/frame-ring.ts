@@ -81,12 +81,13 @@ export class RingWriter extends RingView {
     return this.unpublished + this.overflow.pendingBytes;
   }
 
-  add(slot: number, frame: Uint8Array): void {
-    if (this.overflow.pendingBytes > 0 || !this.put(slot, frame)) {
-      this.overflow.add(slot, frame);
+  /** Adds one message: `frame`, followed by `body` when given (a payload left out of its frame). */
+  add(slot: number, frame: Uint8Array, body?: Uint8Array): void {
+    if (this.overflow.pendingBytes > 0 || !this.put(slot, frame, body)) {
+      this.overflow.add(slot, frame, body);
       return;
     }
-    this.unpublished += frame.byteLength;
+    this.unpublished += frame.byteLength + (body === undefined ? 0 : body.byteLength);
     if (!this.scheduled) {
       this.scheduled = true;
       process.nextTick(this.flush);
@@ -108,8 +109,8 @@ export class RingWriter extends RingView {
   }
 
   /** Writes one record if it fits. */
-  private put(slot: number, frame: Uint8Array): boolean {
-    const length = frame.byteLength;
+  private put(slot: number, frame: Uint8Array, body?: Uint8Array): boolean {
+    const length = frame.byteLength + (body === undefined ? 0 : body.byteLength);
     const size = RECORD_HEADER + align8(length);
     const head = Atomics.load(this.ctl, HEAD);
     const used = (this.tail - head + this.capacity) % this.capacity;
@@ -125,6 +126,7 @@ export class RingWriter extends RingView {
     this.words[at + 1] = length;
     this.words[at + 2] = this.posted;
     this.bytes.set(frame, this.tail + RECORD_HEADER);
+    if (body !== undefined) this.bytes.set(body, this.tail + RECORD_HEADER + frame.byteLength);
     this.tail = (this.tail + size) % this.capacity;
     return true;
   }
