@@ -17,14 +17,17 @@ export interface MessageSocket {
   terminate(): void;
 }
 
-/** What a MessageSocket reports to its connection. */
+/**
+ * What a MessageSocket reports to its connection. Methods, not closures: the connection itself
+ * implements them, so a connection costs no object per event (idle connections are many).
+ */
 export interface MessageSocketEvents {
-  message(data: Buffer): void;
+  messageReceived(data: Buffer): void;
   /** A text message: not part of the protocol. */
-  text(): void;
-  pong(): void;
+  textReceived(): void;
+  pongReceived(): void;
   /** The remote broke the WebSocket protocol or a limit; the socket closes with `code`. */
-  error(code: number, reason: string): void;
+  protocolFailed(code: number, reason: string): void;
   /** The socket is gone (once): the remote's close code and reason, or 1006. */
-  close(code: number, reason: string): void;
+  socketClosed(code: number, reason: string): void;
 }

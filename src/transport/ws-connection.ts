@@ -22,8 +22,10 @@ const WS_DEFAULT_MAX_PAYLOAD = 100 * 1024 * 1024;
  * (terminate, not close: a gone peer never answers a close handshake) when no pong comes
  * within the timeout. The timing is the shared scheduler's (./heartbeat.ts).
  */
-export class WsConnection extends ConnectionBase implements Connection, HeartbeatMember {
+export class WsConnection extends ConnectionBase implements Connection, HeartbeatMember, MessageSocketEvents {
   readonly remoteAddress: string;
+  /** The `ws` object of the opening handshake, while anyone may use it: 1.1.x's `connect()` hands it out. */
+  readonly ws: WebSocket | undefined;
 
   private readonly socket: MessageSocket;
   private closed = false;
@@ -35,8 +37,7 @@ export class WsConnection extends ConnectionBase implements Connection, Heartbea
   pingTick = -1;
 
   constructor(
-    /** The `ws` object of the opening handshake; 1.1.x hands it to `connect`'s caller. */
-    readonly ws: WebSocket,
+    ws: WebSocket,
     readonly outbound: boolean,
     private readonly pool: BufferPool,
     heartbeatOptions: HeartbeatOptions,
@@ -49,10 +50,14 @@ export class WsConnection extends ConnectionBase implements Connection, Heartbea
     this.remoteAddress = remoteAddressOf(ws, raw);
     const wire =
       raw !== null && ws.extensions === ''
-        ? WsWire.takeOver(raw, outbound, pool, batch, maxPayload || WS_DEFAULT_MAX_PAYLOAD, this.events)
+        ? WsWire.takeOver(raw, outbound, pool, batch, maxPayload || WS_DEFAULT_MAX_PAYLOAD, this)
         : null;
-    if (wire !== null) keepWsFacade(ws, this);
-    this.socket = wire ?? new WsLibSocket(ws, pool, this.events);
+    if (wire !== null && outbound) keepWsFacade(ws, this);
+    // An accepted connection's ws object is not seen by anyone once WsWire runs the socket: let
+    // it go, with its receiver and sender (a kilobyte per idle connection).
+    else if (wire !== null) forgetWs(raw!);
+    this.ws = wire === null || outbound ? ws : undefined;
+    this.socket = wire ?? new WsLibSocket(ws, pool, this);
     this.heartbeat = heartbeatOptions.interval > 0 ? heartbeatScheduler(heartbeatOptions) : null;
     this.heartbeat?.add(this);
   }
@@ -92,23 +97,38 @@ export class WsConnection extends ConnectionBase implements Connection, Heartbea
     this.socket.terminate();
   }
 
-  private readonly events: MessageSocketEvents = {
-    message: (data) => this.deliver(data),
-    text: () => this.close(CloseCode.PROTOCOL_ERROR, 'Text messages are not part of the protocol'),
-    pong: () => this.heartbeat?.pong(this),
-    error: (code, reason) => {
-      // Report why, whatever the remote echoes (or 1006 if it never does).
-      if (this.localCloseCode === 0) this.close(code, reason);
-    },
-    close: (code, reason) => {
-      if (this.closed) return;
-      this.closed = true;
-      this.stopHeartbeat();
-      if (this.localCloseCode !== 0) this.reportClose(this.localCloseCode, this.localCloseReason);
-      else this.reportClose(code, reason);
-      this.onGone?.(code, reason);
-    },
-  };
+  // ---- MessageSocketEvents: what the socket reports ----------------------------------------
+
+  /** @internal */
+  messageReceived(data: Buffer): void {
+    this.deliver(data);
+  }
+
+  /** @internal */
+  textReceived(): void {
+    this.close(CloseCode.PROTOCOL_ERROR, 'Text messages are not part of the protocol');
+  }
+
+  /** @internal */
+  pongReceived(): void {
+    this.heartbeat?.pong(this);
+  }
+
+  /** @internal */
+  protocolFailed(code: number, reason: string): void {
+    // Report why, whatever the remote echoes (or 1006 if it never does).
+    if (this.localCloseCode === 0) this.close(code, reason);
+  }
+
+  /** @internal */
+  socketClosed(code: number, reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.stopHeartbeat();
+    if (this.localCloseCode !== 0) this.reportClose(this.localCloseCode, this.localCloseReason);
+    else this.reportClose(code, reason);
+    this.onGone?.(code, reason);
+  }
 
   /** @internal Set by keepWsFacade: the handshake's ws object hears the close too. */
   onGone: ((code: number, reason: string) => void) | undefined;
@@ -142,6 +162,13 @@ function keepWsFacade(ws: WebSocket, conn: WsConnection): void {
     facade._readyState = WebSocket.CLOSED;
     ws.emit('close', code, Buffer.from(reason));
   };
+}
+
+/** Drops the socket's reference to its ws object (ws 8 keeps it under Symbol('websocket')). */
+function forgetWs(socket: Socket): void {
+  const holder = socket as unknown as Record<symbol, unknown>;
+  // Set, not deleted: deleting a property turns the socket's properties into a dictionary (1.6 KiB).
+  for (const key of Object.getOwnPropertySymbols(socket)) if (key.description === 'websocket') holder[key] = undefined;
 }
 
 /** `host:port` over TCP; over a Unix socket (no remote address) the URL dialed, or `unix`. */

@@ -10,12 +10,12 @@
 
 /** What the reader reports. A protocol error ends reading: the wire closes with its code. */
 export interface FrameSink {
-  message(data: Buffer): void;
-  text(): void;
-  ping(data: Buffer): void;
-  pong(data: Buffer): void;
-  close(code: number, reason: string): void;
-  error(code: number, reason: string): void;
+  onMessage(data: Buffer): void;
+  onText(): void;
+  onPing(data: Buffer): void;
+  onPong(data: Buffer): void;
+  onClose(code: number, reason: string): void;
+  onError(code: number, reason: string): void;
 }
 
 const enum Op {
@@ -39,7 +39,8 @@ export class WsFrameReader {
   private opcode = 0;
   private fin = false;
   private masked = false;
-  private readonly maskKey = Buffer.alloc(4);
+  /** Made at the first masked frame with a non-zero key (our own clients send zero keys). */
+  private maskKey: Buffer | null = null;
   /** Fragments of a message in progress, its first opcode and its size so far. */
   private fragments: Buffer[] | null = null;
   private fragmentOpcode = 0;
@@ -139,7 +140,7 @@ export class WsFrameReader {
     this.opcode = opcode;
     this.fin = fin;
     this.masked = masked && chunk.readUInt32BE(o + h) !== 0;
-    if (this.masked) chunk.copy(this.maskKey, 0, o + h, o + h + 4);
+    if (this.masked) chunk.copy((this.maskKey ??= Buffer.alloc(4)), 0, o + h, o + h + 4);
     this.length = length;
     return o + h + (masked ? 4 : 0);
   }
@@ -158,7 +159,7 @@ export class WsFrameReader {
   }
 
   private unmask(payload: Buffer): Buffer {
-    if (this.masked) unmask(payload, this.maskKey);
+    if (this.masked) unmask(payload, this.maskKey!);
     return payload;
   }
 
@@ -166,11 +167,11 @@ export class WsFrameReader {
     const sink = this.sink;
     switch (this.opcode) {
       case Op.BINARY:
-        if (this.fin) sink.message(payload);
+        if (this.fin) sink.onMessage(payload);
         else this.startFragments(Op.BINARY, payload);
         return;
       case Op.TEXT:
-        if (this.fin) sink.text();
+        if (this.fin) sink.onText();
         else this.startFragments(Op.TEXT, payload);
         return;
       case Op.CONTINUATION: {
@@ -181,15 +182,15 @@ export class WsFrameReader {
         const opcode = this.fragmentOpcode;
         this.fragments = null;
         this.fragmentBytes = 0;
-        if (opcode === Op.BINARY) sink.message(message);
-        else sink.text();
+        if (opcode === Op.BINARY) sink.onMessage(message);
+        else sink.onText();
         return;
       }
       case Op.PING:
-        sink.ping(payload);
+        sink.onPing(payload);
         return;
       case Op.PONG:
-        sink.pong(payload);
+        sink.onPong(payload);
         return;
       case Op.CLOSE:
         this.closeFrame(payload);
@@ -205,20 +206,20 @@ export class WsFrameReader {
 
   private closeFrame(payload: Buffer): void {
     this.done = true;
-    if (payload.length === 0) return this.sink.close(WsCode.NO_STATUS, '');
+    if (payload.length === 0) return this.sink.onClose(WsCode.NO_STATUS, '');
     const code = payload.length >= 2 ? payload.readUInt16BE(0) : 0;
     if (!validCloseCode(code)) {
       this.done = false;
       this.fail(WsCode.PROTOCOL_ERROR, `Invalid close code ${code}`);
       return;
     }
-    this.sink.close(code, payload.toString('utf8', 2));
+    this.sink.onClose(code, payload.toString('utf8', 2));
   }
 
   /** Ends reading with a protocol error; the caller returns at once (`done` is set). */
   private fail(code: number, reason: string): number {
     this.done = true;
-    this.sink.error(code, reason);
+    this.sink.onError(code, reason);
     return 0;
   }
 }

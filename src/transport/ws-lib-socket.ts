@@ -16,13 +16,13 @@ export class WsLibSocket implements MessageSocket {
     events: MessageSocketEvents,
   ) {
     ws.binaryType = 'nodebuffer';
-    ws.on('message', (data: Buffer, isBinary: boolean) => (isBinary ? events.message(data) : events.text()));
-    ws.on('pong', () => events.pong());
+    ws.on('message', (data: Buffer, isBinary: boolean) => (isBinary ? events.messageReceived(data) : events.textReceived()));
+    ws.on('pong', () => events.pongReceived());
     ws.on('error', (err: Error & { code?: string }) => {
       // ws has already closed with 1009: say why.
-      if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') events.error(1009, 'A message was larger than maxPayload');
+      if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') events.protocolFailed(1009, 'A message was larger than maxPayload');
     });
-    ws.on('close', (code: number, reason: Buffer) => events.close(code, reason.toString()));
+    ws.on('close', (code: number, reason: Buffer) => events.socketClosed(code, reason.toString()));
   }
 
   get bufferedAmount(): number {

@@ -24,7 +24,7 @@ const WS_LISTENERS = [
  * message, which cost more than the rest of a small request's path; here a message costs one
  * view in and a share of one copy per batch out.
  */
-export class WsWire implements MessageSocket {
+export class WsWire implements MessageSocket, FrameSink {
   private readonly writer: WsFrameWriter;
   private readonly reader: WsFrameReader;
   private closeSent = false;
@@ -55,11 +55,11 @@ export class WsWire implements MessageSocket {
     private readonly events: MessageSocketEvents,
   ) {
     this.writer = new WsFrameWriter(socket, outbound, pool, batch);
-    this.reader = new WsFrameReader(!outbound, maxPayload, this.sink);
-    socket.on('data', (chunk: Buffer) => this.reader.push(chunk));
+    this.reader = new WsFrameReader(!outbound, maxPayload, this);
+    socket.on('data', this.onData);
     socket.on('end', this.onEnd);
     // 'close' follows every error; without a listener the error would be thrown.
-    socket.on('error', () => {});
+    socket.on('error', ignore);
     socket.on('close', this.onSocketClose);
   }
 
@@ -99,23 +99,39 @@ export class WsWire implements MessageSocket {
     this.socket.destroy();
   }
 
-  /** What the reader finds. */
-  private readonly sink: FrameSink = {
-    message: (data) => this.events.message(data),
-    text: () => this.events.text(),
-    ping: (data) => {
-      if (this.open) this.writer.control(OPCODE_PONG, data);
-    },
-    pong: () => this.events.pong(),
-    close: (code, reason) => {
-      this.closeReceived = true;
-      this.code = code;
-      this.reason = reason;
-      // §5.5.1: answer with a close frame (the same code, as ws does), then end the TCP side.
-      if (this.closeSent) this.socket.end();
-      else this.close(code === 1005 ? 1000 : code, reason);
-    },
-    error: (code, reason) => this.events.error(code, reason),
+  // ---- FrameSink: what the reader finds --------------------------------------------------
+
+  onMessage(data: Buffer): void {
+    this.events.messageReceived(data);
+  }
+
+  onText(): void {
+    this.events.textReceived();
+  }
+
+  onPing(data: Buffer): void {
+    if (this.open) this.writer.control(OPCODE_PONG, data);
+  }
+
+  onPong(): void {
+    this.events.pongReceived();
+  }
+
+  onClose(code: number, reason: string): void {
+    this.closeReceived = true;
+    this.code = code;
+    this.reason = reason;
+    // §5.5.1: answer with a close frame (the same code, as ws does), then end the TCP side.
+    if (this.closeSent) this.socket.end();
+    else this.close(code === 1005 ? 1000 : code, reason);
+  }
+
+  onError(code: number, reason: string): void {
+    this.events.protocolFailed(code, reason);
+  }
+
+  private readonly onData = (chunk: Buffer): void => {
+    this.reader.push(chunk);
   };
 
   /** The remote ended its side without a close handshake. */
@@ -128,10 +144,11 @@ export class WsWire implements MessageSocket {
     this.gone = true;
     this.writer.discard();
     if (this.closeTimer !== null) clearTimeout(this.closeTimer);
-    this.events.close(this.code, this.reason);
+    this.events.socketClosed(this.code, this.reason);
   };
 }
 
+const ignore = (): void => {};
 const OPCODE_CLOSE = 0x8;
 const OPCODE_PING = 0x9;
 const OPCODE_PONG = 0xa;

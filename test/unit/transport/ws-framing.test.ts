@@ -13,12 +13,12 @@ type Event = [kind: string, ...args: unknown[]];
 function reader(server: boolean, maxPayload = 1 << 20): { read: WsFrameReader; events: Event[] } {
   const events: Event[] = [];
   const sink: FrameSink = {
-    message: (data) => events.push(['message', Buffer.from(data)]),
-    text: () => events.push(['text']),
-    ping: (data) => events.push(['ping', data.toString()]),
-    pong: (data) => events.push(['pong', data.toString()]),
-    close: (code, reason) => events.push(['close', code, reason]),
-    error: (code, reason) => events.push(['error', code, reason]),
+    onMessage: (data) => events.push(['message', Buffer.from(data)]),
+    onText: () => events.push(['text']),
+    onPing: (data) => events.push(['ping', data.toString()]),
+    onPong: (data) => events.push(['pong', data.toString()]),
+    onClose: (code, reason) => events.push(['close', code, reason]),
+    onError: (code, reason) => events.push(['error', code, reason]),
   };
   return { read: new WsFrameReader(server, maxPayload, sink), events };
 }
@@ -60,7 +60,7 @@ test('a message split at every byte boundary, or several in one chunk, reads the
 test('a message that lies in one chunk is a view of it, not a copy', () => {
   const chunk = Buffer.concat([hex('82 02 aabb'), hex('82 01 cc')]);
   const views: Buffer[] = [];
-  const sink = { message: (d: Buffer) => views.push(d) } as unknown as FrameSink;
+  const sink = { onMessage: (d: Buffer) => views.push(d) } as unknown as FrameSink;
   new WsFrameReader(false, 1024, sink).push(chunk);
   assert.equal(views.length, 2);
   for (const view of views) assert.equal(view.buffer, chunk.buffer);
