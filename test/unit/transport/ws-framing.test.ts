@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as ws from 'ws';
+import fc from 'fast-check';
 import { BufferPool } from '../../../src/protocol';
 import { WsFrameReader, type FrameSink } from '../../../src/transport/ws-frame-reader';
 import { WsFrameWriter, type WritableSocket } from '../../../src/transport/ws-frame-writer';
@@ -194,5 +195,54 @@ test('ws writes what the reader reads: a client of ws with random masks, and Sen
   assert.deepEqual(
     events.map((e) => e[1]),
     messages,
+  );
+});
+
+test('any bytes at all: the reader never throws, and reports at most one error, after which it reads nothing', () => {
+  fc.assert(
+    fc.property(fc.boolean(), fc.array(fc.uint8Array({ maxLength: 300 }), { maxLength: 12 }), (server, chunks) => {
+      const { read, events } = reader(server, 4096);
+      for (const chunk of chunks) read.push(Buffer.from(chunk));
+      const errors = events.filter((e) => e[0] === 'error' || e[0] === 'close');
+      assert.ok(errors.length <= 1);
+      if (errors.length === 1) assert.equal(events.at(-1), errors[0]);
+    }),
+    { numRuns: 3000 },
+  );
+});
+
+test('any messages, masked with any keys and cut anywhere, read back whole and in order', () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.tuple(fc.uint8Array({ maxLength: 70_000 }), fc.integer({ min: 0, max: 0xffffffff }), fc.integer({ min: 1, max: 4 })), { minLength: 1, maxLength: 5 }),
+      fc.array(fc.integer({ min: 1, max: 50_000 }), { maxLength: 8 }),
+      (messages, cuts) => {
+        const wire: Buffer[] = [];
+        for (const [data, key, fragments] of messages) {
+          // A message in `fragments` frames, each masked with `key`, as a client writes it.
+          const size = Math.ceil(data.length / fragments) || 1;
+          for (let at = 0, i = 0; i < fragments; i++, at += size) {
+            const part = Buffer.from(data.subarray(at, Math.min(data.length, at + size)));
+            const mask = Buffer.alloc(4);
+            mask.writeUInt32BE(key);
+            const frame = Sender.frame(part, { fin: i === fragments - 1, opcode: i === 0 ? 2 : 0, mask: true, readOnly: false, rsv1: false, maskBuffer: mask, generateMask: () => {} });
+            wire.push(...frame);
+          }
+        }
+        const bytes = Buffer.concat(wire);
+        const { read, events } = reader(true, 1 << 20);
+        let at = 0;
+        for (const cut of cuts) {
+          read.push(bytes.subarray(at, Math.min(bytes.length, at + cut)));
+          at = Math.min(bytes.length, at + cut);
+        }
+        read.push(bytes.subarray(at));
+        assert.deepEqual(
+          events.map((e) => e[1]),
+          messages.map(([data]) => Buffer.from(data)),
+        );
+      },
+    ),
+    { numRuns: 200 },
   );
 });
