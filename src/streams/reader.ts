@@ -2,6 +2,7 @@ import { Readable, type ReadableOptions } from 'node:stream';
 import { StreamError } from '../errors';
 import { StreamFlag } from '../protocol/constants';
 import { failStream, type StreamEndpoint } from './endpoint';
+import { ReadWindow } from './window';
 
 /** How the reader talks back to the remote writer. Set once the stream is resolved. */
 export interface ReaderLink {
@@ -11,35 +12,37 @@ export interface ReaderLink {
   release(): void;
 }
 
-/** What an original writer assumes it may send before any QUOTA: Node's default hwm (§6). */
-export const INITIAL_ALLOWANCE = 16384;
-
-/** Our readers' default high-water mark, and so their flow-control window. */
-export const DEFAULT_WINDOW = Number(process.env.ROLETALK_STREAM_WINDOW) || 1024 * 1024;
+/**
+ * How long the writer must stay silent, while our consumer waits and only the upper bound of
+ * ReadWindow holds back a grant, before we take it that the writer forfeited that allowance.
+ */
+const STALE_MS = 20;
 
 /**
  * The local end of a stream the remote writes to (docs/protocol.md §6), as a Node Readable.
  *
- * Flow control is driven by the consumer: allowance is granted in `_read`, that is when the
- * consumer wants more, never on receipt. `credit` is our view of what the writer may still send;
- * when it falls to half the high-water mark or below, a QUOTA sets the writer's allowance to the
- * free room in our buffer. A paused consumer therefore stops the writer, and what we buffer stays
- * within about two high-water marks (the room granted plus what was in flight under the previous
- * grant), even against an original writer, which may overshoot by one chunk.
+ * Flow control is driven by the consumer: allowance is granted when the consumer takes data
+ * (ReadWindow says how much), never on receipt, so a paused consumer stops the writer and the
+ * reader holds at most its window (`streamWindow`), what was in flight included.
  */
 export class StreamReader extends Readable implements StreamEndpoint {
   private link: ReaderLink | null = null;
-  private credit = INITIAL_ALLOWANCE;
+  private readonly window: ReadWindow;
   private finished = false;
   private remoteFailed = false;
   private wantsData = false;
+  /** Chunks received so far; the stale check compares it across its wait. */
+  private arrivals = 0;
+  private staleTimer: NodeJS.Timeout | null = null;
   /** @internal The end an onReadable handler got: network failures close it quietly if unheard. */
   handlerEnd = false;
 
-  constructor(options?: ReadableOptions) {
-    // The high-water mark is also the flow-control window: 16 KiB, Node's default, would cap a
-    // stream at one window per round trip (about 150 MB/s on loopback).
-    super({ highWaterMark: DEFAULT_WINDOW, ...options });
+  /** `window`: the cap of the flow-control window in bytes (the peer's `streamWindow`). */
+  constructor(window: number, options?: ReadableOptions) {
+    // The window, not the high-water mark, bounds what we buffer; a high-water mark as large
+    // keeps Node asking for data (_read) while the window has room.
+    super({ highWaterMark: window, ...options });
+    this.window = new ReadWindow(window);
   }
 
   /** @internal The stream is resolved: flow-control frames can go out now. */
@@ -53,7 +56,8 @@ export class StreamReader extends Readable implements StreamEndpoint {
     if (this.finished || this.destroyed) return;
     switch (flag) {
       case StreamFlag.CHUNK:
-        this.credit -= body.length;
+        this.window.arrived(body.length);
+        this.arrivals++;
         // The frame is a view of the received message, which nothing else references: no copy.
         this.push(body);
         return;
@@ -95,16 +99,36 @@ export class StreamReader extends Readable implements StreamEndpoint {
   }
 
   private grant(): void {
-    const hwm = this.readableHighWaterMark;
-    if (this.credit > hwm >>> 1) return;
-    const room = hwm - this.readableLength;
-    if (room <= this.credit || room <= 0) return;
-    this.credit = room;
-    this.wantsData = false;
-    this.link!.sendQuota(room);
+    const allowance = this.window.grant(this.readableLength);
+    if (allowance > 0) {
+      this.wantsData = false;
+      this.link!.sendQuota(allowance);
+    } else if (this.wantsData && this.readableLength === 0 && this.window.heldByBound) {
+      this.watchStale();
+    }
+  }
+
+  /**
+   * The consumer waits, and only allowance the writer may have forfeited keeps us from granting:
+   * if nothing arrives for STALE_MS, and then for one more turn of the event loop (so that data
+   * already in our socket is read first), drop that allowance from the bound and grant.
+   */
+  private watchStale(): void {
+    if (this.staleTimer !== null) return;
+    const before = this.arrivals;
+    this.staleTimer = setTimeout(() => {
+      setImmediate(() => {
+        this.staleTimer = null;
+        if (this.finished || this.destroyed || this.arrivals !== before) return;
+        this.window.forgetStale();
+        this.grant();
+      });
+    }, STALE_MS);
+    this.staleTimer.unref();
   }
 
   override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
+    if (this.staleTimer !== null) clearTimeout(this.staleTimer);
     // Tell the writer to stop, unless it is the one that failed or the stream already ended.
     if (!this.finished && !this.remoteFailed && this.link !== null) {
       this.link.sendError(err ? err.message : 'The reader closed the stream');
