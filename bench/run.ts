@@ -13,7 +13,7 @@ import { saveResult, setOutput, writeReport } from './report';
  *   --quick                  a short run (about 30 s)
  *   --only e2e|codec         one suite
  *   --groups tracing,balance e2e groups to run (default all): requests, threads, batch, auth,
- *                            fanout, tracing, balance, transport
+ *                            fanout, tracing, balance, transport, streams
  *   --mesh ws://h:p,...      measure bench peers started elsewhere (roletalk-bench serve)
  *   --connections 1,2,4      redundant connections per peer pair
  *   --windows 1,16,64,256    requests in flight
@@ -24,6 +24,7 @@ import { saveResult, setOutput, writeReport } from './report';
  *   --write-batch 1          writeBatch.frames settings compared with the default (1: none)
  *   --transport unix,tcp     transports compared in the transport group (none: skip it)
  *   --transport-rounds 3     interleaved rounds of that comparison
+ *   --stream-rounds 3        interleaved rounds of the streams group (roletalk against raw ws)
  *   --no-baselines           skip raw ws and Moleculer
  *   --out DIR                write results and the report into DIR
  */
@@ -89,6 +90,7 @@ export async function main(argv: string[], invokedAs = 'npm run bench --'): Prom
       writeBatches: list(args['write-batch'] as string | undefined, [1]),
       transports: transportList(args.transport),
       transportRounds: list(args['transport-rounds'] as string | undefined, [3])[0]!,
+      streamRounds: list(args['stream-rounds'] as string | undefined, [3])[0]!,
       baselines: args['no-baselines'] !== true && typeof args.mesh !== 'string',
       ...(groups ? { groups } : {}),
       log,

@@ -2,6 +2,7 @@ import { createHistogram, performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import { Peer, type Destination } from '../../src';
 import type { CaseSpec, ClientTask, Row } from './messages';
+import { roletalkDownload, roletalkPausedHeld, runStreamCase, wsDownload, WS_BACKPRESSURE } from './streams';
 import { setTracing } from './tracing';
 
 /**
@@ -26,6 +27,10 @@ interface Driver {
   survey(payload: Buffer): Promise<number>;
   /** Uploads `bytes` in 64 KiB chunks; resolves once the server has them all. */
   stream(bytes: number): Promise<void>;
+  /** Downloads `bytes` the server writes in 64 KiB chunks. */
+  download(bytes: number): Promise<void>;
+  /** Bytes a reader holds once it stops reading a download (streams.ts). */
+  pausedHeld(): Promise<number>;
   units: number;
   close(): Promise<void>;
 }
@@ -92,6 +97,8 @@ async function roletalkDriver(
       const got = await done;
       if (got < bytes) throw new Error(`stream lost data: ${got} < ${bytes}`);
     },
+    download: (bytes) => roletalkDownload(dest, bytes),
+    pausedHeld: () => roletalkPausedHeld(dest),
     close: () => peer.close(),
   };
 }
@@ -128,7 +135,7 @@ async function wsDriver(addresses: string[], connections: number): Promise<Drive
     return frame;
   };
   const drain = async (ws: WebSocket): Promise<void> => {
-    while (ws.bufferedAmount > 1 << 20) await new Promise((r) => setImmediate(r));
+    while (ws.bufferedAmount > WS_BACKPRESSURE) await new Promise((r) => setImmediate(r));
   };
   return {
     units: addresses.length,
@@ -177,6 +184,8 @@ async function wsDriver(addresses: string[], connections: number): Promise<Drive
       const got = Number((await call(0, Buffer.from([5]))).toString('latin1', 1));
       if (got < bytes) throw new Error(`stream lost data: ${got} < ${bytes}`);
     },
+    download: (bytes) => wsDownload(sockets[0]!, bytes),
+    pausedHeld: () => Promise.reject(new Error('not measured for raw ws')),
     async close() {
       for (const ws of sockets) ws.terminate();
     },
@@ -204,6 +213,8 @@ async function moleculerDriver(addresses: string[]): Promise<Driver> {
     delivered: unsupported,
     survey: unsupported,
     stream: unsupported,
+    download: unsupported,
+    pausedHeld: unsupported,
     close: () => broker.stop(),
   };
 }
@@ -220,6 +231,8 @@ const noDriver: Driver = {
   delivered: none,
   survey: none,
   stream: none,
+  download: none,
+  pausedHeld: none,
   close: async () => {},
 };
 
@@ -258,6 +271,7 @@ function baseRow(driver: Driver, task: ClientTask, spec: CaseSpec): Row {
     ...(task.writeBatch ? { writeBatch: task.writeBatch } : {}),
     ...(spec.balance !== undefined ? { group: 'balance' as const, balance: spec.balance } : {}),
     ...(task.transport !== undefined ? { group: 'transport' as const, transport: task.transport, round: task.round } : {}),
+    ...(task.group === 'streams' ? { group: 'streams' as const, round: task.round } : {}),
     samples: 0,
     seconds: 0,
   };
@@ -429,14 +443,10 @@ async function runCase(driver: Driver, task: ClientTask, spec: CaseSpec): Promis
       const { ops, elapsed } = await saturate(spec.window, seconds, () => driver.survey(payload));
       return { ...base, opsPerSec: Math.round(ops), samples: Math.round(ops * elapsed), seconds: elapsed };
     }
-    case 'stream': {
-      const bytes = spec.bytes ?? 64 << 20;
-      await driver.stream(Math.min(bytes, 8 << 20));
-      const start = performance.now();
-      await driver.stream(bytes);
-      const elapsed = (performance.now() - start) / 1000;
-      return { ...base, mbPerSec: Math.round((bytes / elapsed / 1e6) * 10) / 10, samples: bytes, seconds: elapsed };
-    }
+    case 'stream':
+    case 'stream-down':
+    case 'stream-paused':
+      return { ...base, ...(await runStreamCase(spec, driver)) };
   }
 }
 

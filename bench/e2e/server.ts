@@ -1,6 +1,7 @@
 import { WebSocketServer } from 'ws';
 import { Peer } from '../../src';
 import type { ServerOptions, ServerReady } from './messages';
+import { WS_DOWNLOAD, wsServeDownload } from './streams';
 import { setTracing } from './tracing';
 
 /**
@@ -119,6 +120,9 @@ async function rawWs(options: ServerOptions): Promise<string[]> {
           case 6: // burn, then echo
             burn(data.readUInt32BE(1));
             ws.send(data);
+            return;
+          case WS_DOWNLOAD:
+            void wsServeDownload(ws, data, CHUNK);
             return;
         }
       });

@@ -3,15 +3,17 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { CaseSpec, ClientTask, Row, ServerOptions, ServerReady, Transport } from './messages';
+import { streamCases } from './streams';
 
 /**
  * The groups of cases, each with its own table in BENCHMARKS.md (`--groups` picks some):
  * requests (against the baselines), threads (I/O threads), batch (write batching), auth (the
  * handshake storm), fanout (broadcast and survey), tracing (diagnostics_channel subscribers off
  * and on), balance (balancing strategies with one slow unit), transport (a Unix socket against
- * TCP loopback; saved in its own results file).
+ * TCP loopback; saved in its own results file), streams (uploads, downloads and a paused reader,
+ * in interleaved rounds against raw ws).
  */
-export const E2E_GROUPS = ['requests', 'threads', 'batch', 'auth', 'fanout', 'tracing', 'balance', 'transport'] as const;
+export const E2E_GROUPS = ['requests', 'threads', 'batch', 'auth', 'fanout', 'tracing', 'balance', 'transport', 'streams'] as const;
 export type E2eGroup = (typeof E2E_GROUPS)[number];
 
 /** The balancing strategies compared, in the order of the table. */
@@ -45,6 +47,8 @@ export interface E2eOptions {
   transports: Transport[];
   /** Interleaved rounds of the transport comparison. */
   transportRounds: number;
+  /** Interleaved rounds of the streams group. */
+  streamRounds: number;
   baselines: boolean;
   /** The groups to run (all when undefined); a mesh run is the requests group only. */
   groups?: readonly E2eGroup[];
@@ -93,13 +97,15 @@ export function describe(row: Row): string {
     (row.writeBatch ? ` batch=${row.writeBatch}` : '') +
     (row.group === 'auth' ? ` authThreads=${row.authThreads} busy=${row.busyPercent}%` : '') +
     (row.group === 'tracing' ? ` tracing=${row.tracing ? 'on' : 'off'}` : '') +
-    (row.group === 'transport' ? ` ${row.transport} round=${row.round}` : '');
+    (row.group === 'transport' ? ` ${row.transport} round=${row.round}` : '') +
+    (row.group === 'streams' ? ` round=${row.round}` : '');
   if (row.group === 'balance') {
     const ms = (us: number | undefined): string => `${((us ?? 0) / 1000).toFixed(2)} ms`;
     return `${row.impl.padEnd(9)} balance ${String(row.balance).padEnd(13)} win=${row.window} units=${row.units}  p50 ${ms(row.p50)}  p99 ${ms(row.p99)}  ${row.opsPerSec?.toLocaleString('en-US')} req/s  slow unit ${((row.slowShare ?? 0) * 100).toFixed(1)} %`;
   }
   if (row.p50 !== undefined) return `${what}${io}  p50 ${row.p50} µs  p99 ${row.p99} µs  p99.9 ${row.p999} µs`;
   if (row.mbPerSec !== undefined) return `${what}${io}  ${row.mbPerSec} MB/s`;
+  if (row.heldBytes !== undefined) return `${what}${io}  ${(row.heldBytes / 1024).toFixed(0)} KiB held when paused`;
   return `${what}${io}  ${row.opsPerSec?.toLocaleString('en-US')} ops/s${row.units && row.units > 1 ? ` (${row.units} units)` : ''}`;
 }
 
@@ -119,8 +125,8 @@ function requestCases(options: E2eOptions, impl: Row['impl']): CaseSpec[] {
     for (const c of options.connections) {
       cases.push({ name: 'messages', connections: c, window: 1, payload: 64, count: options.quick ? 20000 : 200000 });
     }
-    cases.push({ name: 'stream', connections: 1, window: 1, payload: 65536, bytes: options.quick ? 16 << 20 : 128 << 20 });
   }
+  cases.push(...streamCases(options.quick, impl));
   return cases;
 }
 
@@ -196,6 +202,28 @@ async function runTransports(options: E2eOptions): Promise<Row[]> {
   return rows;
 }
 
+/**
+ * The stream cases for roletalk and raw ws, one server of each, in rounds that alternate which
+ * goes first (so load from elsewhere on the machine falls on both alike); the report takes medians.
+ */
+async function runStreamRounds(options: E2eOptions): Promise<Row[]> {
+  const impls = ['roletalk', 'ws'] as const;
+  const servers = new Map<Row['impl'], { child: ChildProcess; addresses: string[] }>();
+  const rows: Row[] = [];
+  try {
+    for (const impl of impls) servers.set(impl, await startServer({ impl, peers: 1, ioThreads: 0, port: 0 }));
+    for (let round = 1; round <= options.streamRounds; round++) {
+      for (const impl of round % 2 === 1 ? impls : [...impls].reverse()) {
+        const task: ClientTask = { kind: 'run', impl, addresses: servers.get(impl)!.addresses, cases: streamCases(options.quick, impl), ioThreads: 0, group: 'streams', round };
+        rows.push(...(await runClient(task, options.log)));
+      }
+    }
+  } finally {
+    for (const server of servers.values()) server.child.kill();
+  }
+  return rows;
+}
+
 function fanoutCases(options: E2eOptions): CaseSpec[] {
   return [
     { name: 'broadcast', connections: 1, window: 1, payload: 64, count: options.quick ? 10000 : 100000 },
@@ -236,6 +264,7 @@ export async function runE2e(options: E2eOptions): Promise<Row[]> {
       server.child.kill();
     }
   }
+  if (wanted('streams')) rows.push(...(await runStreamRounds(options)));
   // The same-host fast path: a Unix socket against TCP loopback, in interleaved rounds.
   if (wanted('transport')) rows.push(...(await runTransports(options)));
   // The effect of write batching: the same cases with other batch sizes (1: no batching).
