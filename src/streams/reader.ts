@@ -13,12 +13,6 @@ export interface ReaderLink {
 }
 
 /**
- * How long the writer must stay silent, while our consumer waits and only the upper bound of
- * ReadWindow holds back a grant, before we take it that the writer forfeited that allowance.
- */
-const STALE_MS = 20;
-
-/**
  * The local end of a stream the remote writes to (docs/protocol.md §6), as a Node Readable.
  *
  * Flow control is driven by the consumer: allowance is granted when the consumer takes data
@@ -31,9 +25,6 @@ export class StreamReader extends Readable implements StreamEndpoint {
   private finished = false;
   private remoteFailed = false;
   private wantsData = false;
-  /** Chunks received so far; the stale check compares it across its wait. */
-  private arrivals = 0;
-  private staleTimer: NodeJS.Timeout | null = null;
   /** @internal The end an onReadable handler got: network failures close it quietly if unheard. */
   handlerEnd = false;
 
@@ -57,7 +48,6 @@ export class StreamReader extends Readable implements StreamEndpoint {
     switch (flag) {
       case StreamFlag.CHUNK:
         this.window.arrived(body.length);
-        this.arrivals++;
         // The frame is a view of the received message, which nothing else references: no copy.
         this.push(body);
         return;
@@ -100,35 +90,12 @@ export class StreamReader extends Readable implements StreamEndpoint {
 
   private grant(): void {
     const allowance = this.window.grant(this.readableLength);
-    if (allowance > 0) {
-      this.wantsData = false;
-      this.link!.sendQuota(allowance);
-    } else if (this.wantsData && this.readableLength === 0 && this.window.heldByBound) {
-      this.watchStale();
-    }
-  }
-
-  /**
-   * The consumer waits, and only allowance the writer may have forfeited keeps us from granting:
-   * if nothing arrives for STALE_MS, and then for one more turn of the event loop (so that data
-   * already in our socket is read first), drop that allowance from the bound and grant.
-   */
-  private watchStale(): void {
-    if (this.staleTimer !== null) return;
-    const before = this.arrivals;
-    this.staleTimer = setTimeout(() => {
-      setImmediate(() => {
-        this.staleTimer = null;
-        if (this.finished || this.destroyed || this.arrivals !== before) return;
-        this.window.forgetStale();
-        this.grant();
-      });
-    }, STALE_MS);
-    this.staleTimer.unref();
+    if (allowance === 0) return;
+    this.wantsData = false;
+    this.link!.sendQuota(allowance);
   }
 
   override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
-    if (this.staleTimer !== null) clearTimeout(this.staleTimer);
     // Tell the writer to stop, unless it is the one that failed or the stream already ended.
     if (!this.finished && !this.remoteFailed && this.link !== null) {
       this.link.sendError(err ? err.message : 'The reader closed the stream');
