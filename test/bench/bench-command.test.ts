@@ -17,15 +17,20 @@ const benchDir = path.join(root, 'build', 'bench');
 test('bench --quick runs every case against the baselines and writes the report', async () => {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'roletalk-bench-'));
   // 95 s measured on a 2-core machine at load 15 (the tracing and balance groups some 15 s of it),
-  // before the transport group (some 25 s more).
-  await run(process.execPath, [path.join(benchDir, 'run.js'), '--quick', '--out', out], { cwd: root, timeout: 240_000 });
+  // before the transport group (some 25 s more) and the streams group (some 30 s more).
+  await run(process.execPath, [path.join(benchDir, 'run.js'), '--quick', '--out', out], { cwd: root, timeout: 300_000 });
   const result = JSON.parse(fs.readFileSync(path.join(out, 'e2e.json'), 'utf8')) as {
-    rows: Array<{ impl: string; case: string; group?: string; tracing?: boolean; balance?: string; slowShare?: number }>;
+    rows: Array<{ impl: string; case: string; group?: string; tracing?: boolean; balance?: string; slowShare?: number; heldBytes?: number }>;
   };
   for (const impl of ['roletalk', 'ws', 'moleculer']) assert.ok(result.rows.some((r) => r.impl === impl), impl);
-  for (const kind of ['rtt', 'throughput', 'messages', 'stream', 'broadcast', 'survey']) {
+  for (const kind of ['rtt', 'throughput', 'messages', 'stream', 'stream-down', 'stream-paused', 'broadcast', 'survey']) {
     assert.ok(result.rows.some((r) => r.impl === 'roletalk' && r.case === kind), kind);
   }
+  for (const kind of ['stream', 'stream-down']) {
+    assert.ok(result.rows.some((r) => r.group === 'streams' && r.impl === 'ws' && r.case === kind), `streams group: ws ${kind}`);
+  }
+  const paused = result.rows.find((r) => r.group === 'streams' && r.case === 'stream-paused');
+  assert.ok(paused && typeof paused.heldBytes === 'number' && paused.heldBytes <= 512 * 1024, 'a paused reader within 512 KiB');
   for (const kind of ['rtt', 'throughput']) {
     for (const tracing of [false, true]) {
       assert.ok(result.rows.some((r) => r.group === 'tracing' && r.case === kind && r.tracing === tracing), `${kind} tracing ${tracing}`);
@@ -47,6 +52,7 @@ test('bench --quick runs every case against the baselines and writes the report'
   assert.match(report, /\| throughput, 1 conn, window 64, 64 B \| [\d,]+\/s \| [\d,]+\/s \| \d+\.\d+x \|/);
   assert.match(report, /Goals \(figures from this run\)/);
   assert.match(report, /\| case \| tracing off \| tracing on \| on\/off \|/);
+  assert.match(report, /\| stream-down \| [\d.]+ MB\/s \| [\d.]+ MB\/s \| \d+\.\d+x \|/);
   assert.match(report, /\| latency \| [\d.]+ ms \|/);
   assert.match(report, /Goal: with 'latency' the slow unit gets under 10 %.*(met|not met)/);
   assert.ok(fs.existsSync(path.join(out, 'e2e-latency.svg')));
