@@ -12,12 +12,6 @@ export const INITIAL_WINDOW = 64 * 1024;
 export const DEFAULT_STREAM_WINDOW = 448 * 1024;
 
 /**
- * A QUOTA goes out once no more than this may still arrive (or half the window, if smaller):
- * the writer has a chunk's worth to send while the QUOTA travels.
- */
-const GRANT_STEP = 64 * 1024;
-
-/**
  * The flow-control arithmetic of one stream reader (docs/protocol.md §6), apart from the stream.
  *
  * A QUOTA *replaces* the writer's allowance, and the writer applies it some time after we send
@@ -48,16 +42,16 @@ export class ReadWindow {
 
   /**
    * The allowance to send now that the consumer has `buffered` bytes left to take, or 0: we
-   * grant once at most `step` (GRANT_STEP, or half the window if smaller) may still arrive and
-   * at least that much room is free.
+   * grant once at most half the window may still arrive (so the writer has that much to send
+   * while the QUOTA travels) and at least half the window is free.
    */
   grant(buffered: number): number {
-    // Only once little of what we granted may still come: a QUOTA replaces the writer's
-    // allowance, so one sent earlier would take away what it has not sent yet, and our bound
-    // would keep counting that forfeited allowance. It can never exceed `step`, so the
-    // consumer always gets its room back.
-    const step = Math.min(this.size / 2, GRANT_STEP);
-    if (this.outstanding > step || this.size - buffered - this.outstanding < step) return 0;
+    // Not while more may still come: a QUOTA replaces the writer's allowance, so one sent
+    // earlier would take away what the writer has not sent yet, and our bound would keep
+    // counting that forfeited allowance. As it is, what a writer forfeits is at most half the
+    // window, so the consumer always gets its room back.
+    const half = this.size / 2;
+    if (this.outstanding > half || this.size - buffered - this.outstanding < half) return 0;
     if (buffered === 0) this.size = Math.min(this.size * 2, this.max);
     const room = this.size - buffered - this.outstanding;
     this.outstanding += room;
