@@ -101,14 +101,18 @@ export async function main(argv: string[], invokedAs = 'npm run bench --'): Prom
       for (const row of rows) console.log(describe(row));
       console.log('(mesh runs are printed, not saved: BENCHMARKS.md describes the local mesh)');
     } else {
-      // The transport comparison has its own results file, so that it can run alone
-      // (--groups transport) without replacing the other tables.
-      const transportRows = rows.filter((r) => r.group === 'transport');
-      const others = groups?.filter((g) => g !== 'transport');
+      // The transport comparison and the streams group have their own results files, so that
+      // each can run alone (--groups transport) without replacing the other tables.
+      const ownFile = ['transport', 'streams'] as const;
+      const others = groups?.filter((g) => !(ownFile as readonly string[]).includes(g));
       if (others === undefined || others.length > 0) {
-        saveResult('e2e', { environment: environment(command), quick, ...(others ? { groups: others } : {}), rows: rows.filter((r) => r.group !== 'transport') });
+        const rest = rows.filter((r) => !(ownFile as readonly (string | undefined)[]).includes(r.group));
+        saveResult('e2e', { environment: environment(command), quick, ...(others ? { groups: others } : {}), rows: rest });
       }
-      if (transportRows.length > 0) saveResult('transport', { environment: environment(command), quick, rows: transportRows });
+      for (const group of ownFile) {
+        const own = rows.filter((r) => r.group === group);
+        if (own.length > 0) saveResult(group, { environment: environment(command), quick, rows: own });
+      }
     }
   }
   const file = writeReport();

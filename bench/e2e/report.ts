@@ -63,7 +63,6 @@ export function renderE2e(result: E2eResult, previous: E2eResult | undefined, ch
   const authRows = result.rows.filter((r) => r.group === 'auth');
   const tracingRows = result.rows.filter((r) => r.group === 'tracing');
   const balanceRows = result.rows.filter((r) => r.group === 'balance');
-  const streamRows = result.rows.filter((r) => r.group === 'streams');
   const command = result.environment.command;
   const ours = rows.filter((r) => r.impl === 'roletalk');
   const out: string[] = [];
@@ -77,7 +76,6 @@ export function renderE2e(result: E2eResult, previous: E2eResult | undefined, ch
   if (authRows.length > 0) out.push(...authTable(authRows), '');
   if (tracingRows.length > 0) out.push(...tracingTable(tracingRows, command), '');
   if (balanceRows.length > 0) out.push(...balanceTable(balanceRows, command), '');
-  if (streamRows.length > 0) out.push(...streamsTable(streamRows, command), '');
   if (ours.length > 0) out.push(...charts(rows, ours, chartDir, chartLink));
   return out.join('\n');
 }
@@ -308,13 +306,19 @@ function streamGoals(up: number | undefined, down: number | undefined, held: num
   check('bytes a paused stream reader holds, at most 512 KiB', held === undefined ? undefined : held / 1024, (v) => v <= 512, ' KiB');
 }
 
-/** The streams group: medians over interleaved rounds against raw ws, and the paused reader. */
-function streamsTable(rows: Row[], command: string): string[] {
+/**
+ * The section of the streams group (bench/results/streams.json): medians over interleaved rounds
+ * against raw ws, and the paused reader.
+ */
+export function renderStreams(result: E2eResult): string {
+  const rows = result.rows;
   const rounds = [...new Set(rows.map((r) => r.round ?? 1))].sort((a, b) => a - b);
   const same = (impl: Row['impl'], name: string, round: number): Row | undefined =>
     rows.find((r) => r.impl === impl && r.case === name && (r.round ?? 1) === round);
   const out = [
-    '### Streams: uploads, downloads and a paused reader',
+    '## Streams: uploads, downloads and a paused reader',
+    '',
+    environmentLine(result.environment) + (result.quick ? ' (quick run: short, noisy figures)' : ''),
     '',
     'One 64 KiB-chunk stream on one connection: `stream` uploads (the client writes to an `onReadable` handler),',
     '`stream-down` downloads (the client reads what an `onWritable` handler writes). Raw ws sends 64 KiB messages in a',
@@ -339,8 +343,9 @@ function streamsTable(rows: Row[], command: string): string[] {
   const goals: string[] = [];
   const check: Check = (...args) => goals.push(goalLine(...args));
   streamGoals(ratios.get('stream'), ratios.get('stream-down'), held.length ? Math.max(...held) : undefined, check);
-  out.push('', 'Goals (medians of the rounds; the most a paused reader held):', '', ...goals, '', `Command: \`${command}\`. Run it alone with \`npm run bench -- --only e2e --groups streams\`.`);
-  return out;
+  out.push('', 'Goals (medians of the rounds; the most a paused reader held):', '', ...goals, '');
+  out.push(`Command: \`${result.environment.command}\`. Run it alone with \`npm run bench -- --only e2e --groups streams\` (add \`--quick\` for a short run).`);
+  return out.join('\n');
 }
 
 function median(values: number[]): number | undefined {
