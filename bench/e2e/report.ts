@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { environmentLine, type Environment } from '../env';
+import { environmentLine, sectionHead, type Environment } from '../env';
 import { barChart } from '../svg';
 import type { Row } from './messages';
 import { BALANCE_DELAY_MS, BALANCE_SLOW, type E2eGroup } from './suite';
@@ -316,10 +316,7 @@ export function renderStreams(result: E2eResult): string {
   const same = (impl: Row['impl'], name: string, round: number): Row | undefined =>
     rows.find((r) => r.impl === impl && r.case === name && (r.round ?? 1) === round);
   const out = [
-    '## Streams: uploads, downloads and a paused reader',
-    '',
-    environmentLine(result.environment) + (result.quick ? ' (quick run: short, noisy figures)' : ''),
-    '',
+    ...sectionHead('## Streams: uploads, downloads and a paused reader', result),
     'One 64 KiB-chunk stream on one connection: `stream` uploads (the client writes to an `onReadable` handler),',
     '`stream-down` downloads (the client reads what an `onWritable` handler writes). Raw ws sends 64 KiB messages in a',
     `loop that waits while more than 1 MiB is queued on the socket. roletalk and raw ws take turns over ${rounds.length} rounds`,
@@ -363,10 +360,7 @@ export function renderTransport(result: E2eResult): string {
   const rows = result.rows;
   const rounds = [...new Set(rows.map((r) => r.round ?? 1))].sort((a, b) => a - b);
   const out = [
-    '## Same host: a Unix socket against TCP loopback',
-    '',
-    environmentLine(result.environment) + (result.quick ? ' (quick run: short, noisy figures)' : ''),
-    '',
+    ...sectionHead('## Same host: a Unix socket against TCP loopback', result),
     'roletalk to roletalk, client and server in separate processes, sockets on the main thread; the server listens on a',
     'Unix socket (`listen({ socketPath })`, dialed as `ws+unix:<path>`) or on 127.0.0.1. The two take turns over',
     `${rounds.length} rounds (the order alternates), so load from elsewhere on the machine falls on both alike. Figures are`,
