@@ -48,3 +48,8 @@ export function environment(command: string): Environment {
 export function environmentLine(env: Environment): string {
   return `Node ${env.node}, ${env.cpu} (${env.cores} cores), ${env.os}; commit ${env.commit}; ${env.date.slice(0, 16).replace('T', ' ')} UTC${env.pinned === undefined ? '' : `; pinned to CPUs: ${env.pinned}`}; \`${env.command}\``;
 }
+
+/** The first lines of a section of the report: its title, then the run's environment. */
+export function sectionHead(title: string, result: { environment: Environment; quick: boolean }): string[] {
+  return [title, '', environmentLine(result.environment) + (result.quick ? ' (quick run: short, noisy figures)' : ''), ''];
+}

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { checkout, root } from './env';
-import { renderE2e, renderTransport, type E2eResult } from './e2e/report';
+import { renderE2e, renderStreams, renderTransport, type E2eResult } from './e2e/report';
 import { renderCodec } from './codec/report';
 import type { CodecResult } from './codec/suite';
 import { renderScale } from './scale/report';
@@ -74,6 +74,14 @@ registerSection({
   render() {
     const result = readResult<E2eResult>('transport.json');
     return result === undefined ? '' : renderTransport(result);
+  },
+});
+
+registerSection({
+  order: 35,
+  render() {
+    const result = readResult<E2eResult>('streams.json');
+    return result === undefined ? '' : renderStreams(result);
   },
 });
 

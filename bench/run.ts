@@ -16,7 +16,7 @@ import { saveResult, setOutput, writeReport } from './report';
  *   --quick                  a short run (about 30 s)
  *   --only e2e|codec|scale   one suite
  *   --groups tracing,balance e2e groups to run (default all): requests, threads, batch, auth,
- *                            fanout, tracing, balance, transport, scale
+ *                            fanout, tracing, balance, transport, streams, scale
  *   --mesh ws://h:p,...      measure bench peers started elsewhere (roletalk-bench serve)
  *   --connections 1,2,4      redundant connections per peer pair
  *   --windows 1,16,64,256    requests in flight
@@ -28,6 +28,7 @@ import { saveResult, setOutput, writeReport } from './report';
  *   --transport unix,tcp     transports compared in the transport group (none: skip it)
  *   --transport-rounds 3     interleaved rounds of that comparison
  *   --rounds 3               interleaved rounds of the request cases against the baselines
+ *   --stream-rounds 3        interleaved rounds of the streams group (roletalk against raw ws)
  *   --pin                    servers on CPU 0, the client on CPU 1 (with taskset; off by default)
  *   --baselines net,ws       baselines to measure (default all that can run): net, ws, grpc,
  *                            nats, moleculer
@@ -125,6 +126,7 @@ export async function main(argv: string[], invokedAs = 'npm run bench --'): Prom
       transports: transportList(args.transport),
       transportRounds,
       rounds,
+      streamRounds: roundCount(args, 'stream-rounds', 3),
       pin,
       baselines: typeof args.mesh === 'string' ? [] : baselineList(args),
       ...(groups ? { groups } : {}),
@@ -136,14 +138,18 @@ export async function main(argv: string[], invokedAs = 'npm run bench --'): Prom
       for (const row of rows) console.log(describe(row));
       console.log('(mesh runs are printed, not saved: BENCHMARKS.md describes the local mesh)');
     } else {
-      // The transport comparison has its own results file, so that it can run alone
-      // (--groups transport) without replacing the other tables.
-      const transportRows = rows.filter((r) => r.group === 'transport');
-      const others = groups?.filter((g) => g !== 'transport');
+      // The transport comparison and the streams group have their own results files, so that
+      // each can run alone (--groups transport) without replacing the other tables.
+      const ownFile = ['transport', 'streams'] as const;
+      const others = groups?.filter((g) => !(ownFile as readonly string[]).includes(g));
       if (others === undefined || others.length > 0) {
-        saveResult('e2e', { environment: e2eEnvironment, quick, ...(others ? { groups: others } : {}), rows: rows.filter((r) => r.group !== 'transport') });
+        const rest = rows.filter((r) => !(ownFile as readonly (string | undefined)[]).includes(r.group));
+        saveResult('e2e', { environment: e2eEnvironment, quick, ...(others ? { groups: others } : {}), rows: rest });
       }
-      if (transportRows.length > 0) saveResult('transport', { environment: e2eEnvironment, quick, rows: transportRows });
+      for (const group of ownFile) {
+        const own = rows.filter((r) => r.group === group);
+        if (own.length > 0) saveResult(group, { environment: e2eEnvironment, quick, rows: own });
+      }
     }
   }
   if ((only === undefined || only === 'e2e' || only === 'scale') && (allGroups === undefined || allGroups.includes('scale')) && args.mesh === undefined) {

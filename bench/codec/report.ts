@@ -1,4 +1,4 @@
-import { environmentLine } from '../env';
+import { sectionHead } from '../env';
 import type { CodecResult } from './suite';
 
 const size = (n: number): string => (n >= 1024 ? `${n / 1024} KiB` : `${n} B`);
@@ -6,10 +6,7 @@ const size = (n: number): string => (n >= 1024 ? `${n / 1024} KiB` : `${n} B`);
 /** The codec section of BENCHMARKS.md. */
 export function renderCodec(result: CodecResult): string {
   const out = [
-    '## Codec: encoder and decoder against a naive codec',
-    '',
-    environmentLine(result.environment) + (result.quick ? ' (quick run: short, noisy figures)' : ''),
-    '',
+    ...sectionHead('## Codec: encoder and decoder against a naive codec', result),
     'tinybench, one process. The naive codec (bench/codec/naive.ts) builds each frame as a `Buffer.concat`',
     'of small Buffers and decodes with copies, as the original library does. Decoding includes reading the',
     'payload value. Ours writes in place into pooled slabs and decodes into views.',

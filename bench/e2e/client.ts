@@ -6,6 +6,7 @@ import { partialDriver, type Driver } from './driver';
 import * as net from './baselines/net';
 import * as grpc from './baselines/grpc';
 import * as nats from './baselines/nats';
+import { roletalkDownload, roletalkPausedHeld, runStreamCase, wsDownload, WS_BACKPRESSURE } from './streams';
 import { setTracing } from './tracing';
 
 /**
@@ -76,6 +77,8 @@ async function roletalkDriver(
       const got = await done;
       if (got < bytes) throw new Error(`stream lost data: ${got} < ${bytes}`);
     },
+    download: (bytes) => roletalkDownload(dest, bytes),
+    pausedHeld: () => roletalkPausedHeld(dest),
     close: () => peer.close(),
   };
 }
@@ -112,7 +115,7 @@ async function wsDriver(addresses: string[], connections: number): Promise<Drive
     return frame;
   };
   const drain = async (ws: WebSocket): Promise<void> => {
-    while (ws.bufferedAmount > 1 << 20) await new Promise((r) => setImmediate(r));
+    while (ws.bufferedAmount > WS_BACKPRESSURE) await new Promise((r) => setImmediate(r));
   };
   return {
     units: addresses.length,
@@ -161,6 +164,8 @@ async function wsDriver(addresses: string[], connections: number): Promise<Drive
       const got = Number((await call(0, Buffer.from([5]))).toString('latin1', 1));
       if (got < bytes) throw new Error(`stream lost data: ${got} < ${bytes}`);
     },
+    download: (bytes) => wsDownload(sockets[0]!, bytes),
+    pausedHeld: () => Promise.reject(new Error('not measured for raw ws')),
     async close() {
       for (const ws of sockets) ws.terminate();
     },
@@ -222,6 +227,7 @@ function baseRow(driver: Driver, task: ClientTask, spec: CaseSpec): Row {
     ...(task.writeBatch ? { writeBatch: task.writeBatch } : {}),
     ...(spec.balance !== undefined ? { group: 'balance' as const, balance: spec.balance } : {}),
     ...(task.transport !== undefined ? { group: 'transport' as const, transport: task.transport } : {}),
+    ...(task.group === 'streams' ? { group: 'streams' as const } : {}),
     ...(task.round !== undefined ? { round: task.round } : {}),
     samples: 0,
     seconds: 0,
@@ -394,14 +400,10 @@ async function runCase(driver: Driver, task: ClientTask, spec: CaseSpec): Promis
       const { ops, elapsed } = await saturate(spec.window, seconds, () => driver.survey(payload));
       return { ...base, opsPerSec: Math.round(ops), samples: Math.round(ops * elapsed), seconds: elapsed };
     }
-    case 'stream': {
-      const bytes = spec.bytes ?? 64 << 20;
-      await driver.stream(Math.min(bytes, 8 << 20));
-      const start = performance.now();
-      await driver.stream(bytes);
-      const elapsed = (performance.now() - start) / 1000;
-      return { ...base, mbPerSec: Math.round((bytes / elapsed / 1e6) * 10) / 10, samples: bytes, seconds: elapsed };
-    }
+    case 'stream':
+    case 'stream-down':
+    case 'stream-paused':
+      return { ...base, ...(await runStreamCase(spec, driver)) };
   }
 }
 

@@ -15,6 +15,10 @@ export interface Driver {
   survey(payload: Buffer): Promise<number>;
   /** Uploads `bytes` in 64 KiB chunks; resolves once the server has them all. */
   stream(bytes: number): Promise<void>;
+  /** Downloads `bytes` the server writes in 64 KiB chunks. */
+  download(bytes: number): Promise<void>;
+  /** Bytes a reader holds once it stops reading a download (streams.ts). */
+  pausedHeld(): Promise<number>;
   units: number;
   close(): Promise<void>;
 }
@@ -36,6 +40,8 @@ export function partialDriver(what: string, duties: Partial<Driver> & Pick<Drive
     delivered: unsupported,
     survey: unsupported,
     stream: unsupported,
+    download: unsupported,
+    pausedHeld: unsupported,
     ...duties,
   };
 }

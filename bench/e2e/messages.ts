@@ -57,9 +57,9 @@ export interface Row {
    * 'threads': the I/O-thread comparison; 'auth': the handshake storm; 'tracing': the same cases
    * with and without diagnostics_channel subscribers; 'balance': the balancing strategies over
    * units of which one is slow; 'transport': a Unix socket against TCP loopback. Each has its
-   * own table.
+   * own table. 'streams': the stream cases in interleaved rounds against raw ws.
    */
-  group?: 'threads' | 'auth' | 'tracing' | 'balance' | 'transport';
+  group?: 'threads' | 'auth' | 'tracing' | 'balance' | 'transport' | 'streams';
   /** What the server listened on (group 'transport'). */
   transport?: Transport;
   /** Which interleaved round (group 'transport', and the request cases run in rounds). */
@@ -78,6 +78,8 @@ export interface Row {
   opsPerSec?: number;
   /** Megabytes (10^6 bytes) per second (stream cases). */
   mbPerSec?: number;
+  /** Bytes a reader held once it stopped reading, in flight included (stream-paused). */
+  heldBytes?: number;
   /** Latency percentiles in microseconds (RTT cases). */
   p50?: number;
   p99?: number;
@@ -105,13 +107,15 @@ export interface ClientTask {
   transport?: Transport;
   /** Interleaved rounds: recorded in the rows. */
   round?: number;
+  /** Rows of the streams group (rounds against raw ws). */
+  group?: 'streams';
 }
 
 /** What a bench server listens on in the transport group. */
 export type Transport = 'unix' | 'tcp';
 
 export interface CaseSpec {
-  name: 'rtt' | 'throughput' | 'messages' | 'broadcast' | 'survey' | 'stream' | 'burn' | 'handshakes' | 'balance';
+  name: 'rtt' | 'throughput' | 'messages' | 'broadcast' | 'survey' | 'stream' | 'stream-down' | 'stream-paused' | 'burn' | 'handshakes' | 'balance';
   connections: number;
   window: number;
   payload: number;

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { environmentLine, type Environment } from '../env';
+import { environmentLine, sectionHead, type Environment } from '../env';
 import { barChart } from '../svg';
 import type { Impl, Row } from './messages';
 import { collapseRounds, fmtSpread, median, spread } from './stats';
@@ -32,6 +32,7 @@ function fmt(r: Row | undefined): string {
   if (r === undefined) return '–';
   if (r.p50 !== undefined) return `${r.p50} / ${r.p99} / ${r.p999} µs`;
   if (r.mbPerSec !== undefined) return `${r.mbPerSec} MB/s`;
+  if (r.heldBytes !== undefined) return `${(r.heldBytes / 1024).toFixed(0)} KiB held`;
   return `${(r.opsPerSec ?? 0).toLocaleString('en-US')}/s`;
 }
 
@@ -177,10 +178,7 @@ function goals(rows: Row[]): string[] {
   const pick = (impl: Row['impl'], pred: (r: Row) => boolean): Row | undefined =>
     rows.find((r) => r.impl === impl && !r.ioThreads && !r.writeBatch && pred(r));
   const lines = ['Goals (figures from this run):', ''];
-  const check = (text: string, value: number | undefined, ok: (v: number) => boolean, unit = 'x'): void => {
-    if (value === undefined) lines.push(`- ${text}: not measured in this run`);
-    else lines.push(`- ${text}: **${value.toFixed(2)}${unit}**, ${ok(value) ? 'met' : '**not met**'}`);
-  };
+  const check: Check = (...args) => lines.push(goalLine(...args));
   const rtt = (impl: Row['impl']): Row | undefined => pick(impl, (r) => r.case === 'rtt' && r.connections === 1);
   check('request RTT p50 ours/ws at most 1.15x', ratio(rtt('roletalk'), rtt('ws')), (v) => v <= 1.15);
   const maxWindow = Math.max(0, ...rows.filter((r) => r.case === 'throughput').map((r) => r.window));
@@ -189,8 +187,9 @@ function goals(rows: Row[]): string[] {
   check(`pipelined 64 B requests (window ${maxWindow}) ours/ws at least 1.0x`, ratio(pipe('roletalk', 64, maxWindow), pipe('ws', 64, maxWindow)), (v) => v >= 1);
   check('64 KiB requests (window 64) ours/ws at least 0.9x', ratio(pipe('roletalk', 65536, 64), pipe('ws', 65536, 64)), (v) => v >= 0.9);
   check(`request throughput (window ${maxWindow}) ours/Moleculer at least 2x`, ratio(pipe('roletalk', 64, maxWindow), pipe('moleculer', 64, maxWindow)), (v) => v >= 2);
-  const stream = (impl: Row['impl']): Row | undefined => pick(impl, (r) => r.case === 'stream');
-  check('stream MB/s with 64 KiB chunks ours/ws at least 0.9x', ratio(stream('roletalk'), stream('ws')), (v) => v >= 0.9);
+  const stream = (impl: Row['impl'], name: string): Row | undefined => pick(impl, (r) => r.case === name);
+  const streamRatio = (name: string): number | undefined => ratio(stream('roletalk', name), stream('ws', name));
+  streamGoals(streamRatio('stream'), streamRatio('stream-down'), stream('roletalk', 'stream-paused')?.heldBytes, check);
   return lines;
 }
 
@@ -364,6 +363,61 @@ function baselinesTables(rows: Row[]): string[] {
   return out;
 }
 
+type Check = (text: string, value: number | undefined, ok: (v: number) => boolean, unit?: string) => void;
+
+/** One line of a goals list: the figure and whether it meets the goal. */
+function goalLine(text: string, value: number | undefined, ok: (v: number) => boolean, unit = 'x'): string {
+  if (value === undefined) return `- ${text}: not measured in this run`;
+  return `- ${text}: **${value.toFixed(2)}${unit}**, ${ok(value) ? 'met' : '**not met**'}`;
+}
+
+/** The streams goals: uploads and downloads at least raw ws's rate, a paused reader within 512 KiB. */
+function streamGoals(up: number | undefined, down: number | undefined, held: number | undefined, check: Check): void {
+  check('stream upload MB/s with 64 KiB chunks ours/ws at least 1.0x', up, (v) => v >= 1);
+  check('stream download MB/s with 64 KiB chunks ours/ws at least 1.0x', down, (v) => v >= 1);
+  check('bytes a paused stream reader holds, at most 512 KiB', held === undefined ? undefined : held / 1024, (v) => v <= 512, ' KiB');
+}
+
+/**
+ * The section of the streams group (bench/results/streams.json): medians over interleaved rounds
+ * against raw ws, and the paused reader.
+ */
+export function renderStreams(result: E2eResult): string {
+  const rows = result.rows;
+  const rounds = [...new Set(rows.map((r) => r.round ?? 1))].sort((a, b) => a - b);
+  const same = (impl: Row['impl'], name: string, round: number): Row | undefined =>
+    rows.find((r) => r.impl === impl && r.case === name && (r.round ?? 1) === round);
+  const out = [
+    ...sectionHead('## Streams: uploads, downloads and a paused reader', result),
+    'One 64 KiB-chunk stream on one connection: `stream` uploads (the client writes to an `onReadable` handler),',
+    '`stream-down` downloads (the client reads what an `onWritable` handler writes). Raw ws sends 64 KiB messages in a',
+    `loop that waits while more than 1 MiB is queued on the socket. roletalk and raw ws take turns over ${rounds.length} rounds`,
+    "(the order alternates); figures are medians over the rounds, the ratio the median of each round's ours/ws.",
+    '`stream-paused`: the client reads 8 MiB of a download, stops reading, and once nothing arrives any more the',
+    'reader holds every byte the writer sent and nobody read (what was in flight included).',
+    '',
+    '| case | roletalk | raw ws | ours/ws | each round |',
+    '|---|---|---|---|---|',
+  ];
+  const ratios = new Map<string, number | undefined>();
+  for (const name of ['stream', 'stream-down']) {
+    const mb = (impl: Row['impl']): number | undefined => median(rounds.map((k) => same(impl, name, k)?.mbPerSec).filter((v): v is number => v !== undefined));
+    const perRound = rounds.map((k) => ratio(same('roletalk', name, k), same('ws', name, k)));
+    ratios.set(name, median(perRound.filter((v): v is number => v !== undefined)));
+    out.push(`| ${name} | ${mb('roletalk') ?? '–'} MB/s | ${mb('ws') ?? '–'} MB/s | ${fmtRatio(ratios.get(name), false)} | ${perRound.map((v) => (v === undefined ? '–' : v.toFixed(2))).join(', ')} |`);
+  }
+  const held = rounds.map((k) => same('roletalk', 'stream-paused', k)?.heldBytes).filter((v): v is number => v !== undefined);
+  const kib = (v: number): string => `${(v / 1024).toFixed(0)} KiB`;
+  out.push(`| stream-paused | ${held.length ? `${kib(Math.max(...held))} held at most` : '–'} | – | – | ${held.map(kib).join(', ')} |`);
+  const goals: string[] = [];
+  const check: Check = (...args) => goals.push(goalLine(...args));
+  streamGoals(ratios.get('stream'), ratios.get('stream-down'), held.length ? Math.max(...held) : undefined, check);
+  out.push('', 'Goals (medians of the rounds; the most a paused reader held):', '', ...goals, '');
+  out.push(`Command: \`${result.environment.command}\`. Run it alone with \`npm run bench -- --only e2e --groups streams\` (add \`--quick\` for a short run).`);
+  return out.join('\n');
+}
+
+
 /**
  * The section of the transport comparison (bench/results/transport.json): a Unix socket against
  * TCP loopback, medians over interleaved rounds, and each round's ratio.
@@ -372,10 +426,7 @@ export function renderTransport(result: E2eResult): string {
   const rows = result.rows;
   const rounds = [...new Set(rows.map((r) => r.round ?? 1))].sort((a, b) => a - b);
   const out = [
-    '## Same host: a Unix socket against TCP loopback',
-    '',
-    environmentLine(result.environment) + (result.quick ? ' (quick run: short, noisy figures)' : ''),
-    '',
+    ...sectionHead('## Same host: a Unix socket against TCP loopback', result),
     'roletalk to roletalk, client and server in separate processes, sockets on the main thread; the server listens on a',
     'Unix socket (`listen({ socketPath })`, dialed as `ws+unix:<path>`) or on 127.0.0.1. The two take turns over',
     `${rounds.length} rounds (the order alternates), so load from elsewhere on the machine falls on both alike. Figures are`,

@@ -1,6 +1,7 @@
 import { WebSocketServer } from 'ws';
 import { Peer } from '../../src';
 import type { Impl, ServerOptions, ServerReady } from './messages';
+import { WS_DOWNLOAD, wsServeDownload } from './streams';
 import { setTracing } from './tracing';
 import { freePort } from './processes';
 import * as net from './baselines/net';
@@ -124,6 +125,9 @@ async function rawWs(options: ServerOptions): Promise<string[]> {
           case 6: // burn, then echo
             burn(data.readUInt32BE(1));
             ws.send(data);
+            return;
+          case WS_DOWNLOAD:
+            void wsServeDownload(ws, data, CHUNK);
             return;
         }
       });

@@ -4,15 +4,17 @@ import path from 'node:path';
 import type { CaseSpec, ClientTask, Impl, Row, ServerOptions, Transport } from './messages';
 import { CLIENT_CPU, runClient, SERVER_CPU, startServer } from './processes';
 import * as nats from './baselines/nats';
+import { streamCases } from './streams';
 
 /**
  * The groups of cases, each with its own table in BENCHMARKS.md (`--groups` picks some):
  * requests (against the baselines), threads (I/O threads), batch (write batching), auth (the
  * handshake storm), fanout (broadcast and survey), tracing (diagnostics_channel subscribers off
  * and on), balance (balancing strategies with one slow unit), transport (a Unix socket against
- * TCP loopback; saved in its own results file).
+ * TCP loopback; saved in its own results file), streams (uploads, downloads and a paused reader,
+ * in interleaved rounds against raw ws).
  */
-export const E2E_GROUPS = ['requests', 'threads', 'batch', 'auth', 'fanout', 'tracing', 'balance', 'transport'] as const;
+export const E2E_GROUPS = ['requests', 'threads', 'batch', 'auth', 'fanout', 'tracing', 'balance', 'transport', 'streams'] as const;
 export type E2eGroup = (typeof E2E_GROUPS)[number];
 
 /** The balancing strategies compared, in the order of the table. */
@@ -81,6 +83,8 @@ export interface E2eOptions {
   transportRounds: number;
   /** Interleaved rounds of the request cases against the baselines (ROUND_CASES). */
   rounds: number;
+  /** Interleaved rounds of the streams group. */
+  streamRounds: number;
   /** Servers on CPU SERVER_CPU, the client on CLIENT_CPU (taskset must exist). */
   pin: boolean;
   /** The baselines to measure where they can run (`--baselines`); empty: none. */
@@ -167,6 +171,7 @@ export function describe(row: Row): string {
   }
   if (row.p50 !== undefined) return `${what}${io}  p50 ${row.p50} µs  p99 ${row.p99} µs  p99.9 ${row.p999} µs`;
   if (row.mbPerSec !== undefined) return `${what}${io}  ${row.mbPerSec} MB/s`;
+  if (row.heldBytes !== undefined) return `${what}${io}  ${(row.heldBytes / 1024).toFixed(0)} KiB held when paused`;
   return `${what}${io}  ${row.opsPerSec?.toLocaleString('en-US')} ops/s${row.units && row.units > 1 ? ` (${row.units} units)` : ''}`;
 }
 
@@ -198,8 +203,8 @@ function requestCases(options: E2eOptions, impl: Impl): CaseSpec[] {
     for (const c of options.connections) {
       cases.push({ name: 'messages', connections: c, window: 1, payload: 64, count: options.quick ? 20000 : 200000 });
     }
-    cases.push({ name: 'stream', connections: 1, window: 1, payload: 65536, bytes: options.quick ? 16 << 20 : 128 << 20 });
   }
+  cases.push(...streamCases(options.quick, impl));
   return cases;
 }
 
@@ -286,6 +291,19 @@ async function runTransports(options: E2eOptions): Promise<Row[]> {
   }
 }
 
+/**
+ * The stream cases for roletalk and raw ws, one server of each, in rounds that alternate which
+ * goes first (so load from elsewhere on the machine falls on both alike); the report takes medians.
+ */
+async function runStreamRounds(options: E2eOptions): Promise<Row[]> {
+  const impls = (['roletalk', 'ws'] as const).filter((i) => i === 'roletalk' || options.baselines.includes(i));
+  const contenders = impls.map((impl) => ({
+    server: { impl, peers: 1, ioThreads: 0, port: 0 },
+    job: { impl, cases: streamCases(options.quick, impl), ioThreads: 0, group: 'streams' as const },
+  }));
+  return interleave(options, contenders, options.streamRounds);
+}
+
 function fanoutCases(options: E2eOptions): CaseSpec[] {
   return [
     { name: 'broadcast', connections: 1, window: 1, payload: 64, count: options.quick ? 10000 : 100000 },
@@ -306,6 +324,7 @@ export async function runE2e(options: E2eOptions): Promise<Row[]> {
   for (const ioThreads of wanted('threads') ? options.ioThreads : []) {
     rows.push(...(await measure(options, roletalk({ ioThreads }), { impl: 'roletalk', cases: threadCases(options), ioThreads: 0, serverIoThreads: ioThreads })));
   }
+  if (wanted('streams')) rows.push(...(await runStreamRounds(options)));
   // The same-host fast path: a Unix socket against TCP loopback, in interleaved rounds.
   if (wanted('transport')) rows.push(...(await runTransports(options)));
   // The effect of write batching: the same cases with other batch sizes (1: no batching).

@@ -127,7 +127,7 @@ export class Destination extends EventEmitter {
    * Flow control follows our consumer: a paused Readable stops the remote writer.
    */
   Readable(event: EventOptions, data?: unknown, options?: ReadableOptions): StreamReader {
-    return this.openStream(event, data, new StreamReader(options));
+    return this.openStream(event, data, new StreamReader(this.peer.engine.limits.streamWindow, options));
   }
 
   /**

@@ -12,7 +12,7 @@ import type { DiscoverySpec, DnsResolver, Lookup } from '../engine/discovery';
 
 export type { Discovery } from '../engine/discovery';
 
-/** Options of `new Peer()`, with the limits `maxPayload`, `maxPendingHandshakes`, `maxInFlight` and `maxStreams` (engine/limits.ts). */
+/** Options of `new Peer()`, with the limits `maxPayload`, `maxPendingHandshakes`, `maxInFlight`, `maxStreams` and `streamWindow` (engine/limits.ts). */
 export interface PeerOptions extends Partial<Limits> {
   /** A human name sent to remote peers. */
   name?: string;

@@ -19,7 +19,7 @@ export interface Routes {
   readonly roles: ReadonlyMap<string, RoleRoutes>;
   readonly middleware: PeerMiddleware;
   /** maxStreams: stream requests beyond it are refused. */
-  readonly limits: { readonly maxStreams: number };
+  readonly limits: { readonly maxStreams: number; readonly streamWindow: number };
   /** A message handler failed: nobody is waiting for an answer, so it is reported here. */
   handlerError(err: unknown, ctx: Context): void;
 }
@@ -156,7 +156,7 @@ export class Dispatcher {
     if (frame.chan <= 0) return reject('Invalid stream id');
     const remoteId = frame.chan;
     const ctx = new Context(unit.face, frame.role, frame.event, frame.payload);
-    const stream = kind === 'readable' ? new StreamReader() : new StreamWriter();
+    const stream = kind === 'readable' ? new StreamReader(this.routes.limits.streamWindow) : new StreamWriter();
     stream.handlerEnd = true;
     if (stream instanceof StreamReader) ctx.readable = stream;
     else ctx.writable = stream;

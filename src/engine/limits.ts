@@ -1,8 +1,9 @@
 import { InvalidArgumentError } from '../errors';
+import { DEFAULT_STREAM_WINDOW, INITIAL_ALLOWANCE } from '../streams/window';
 
 /**
  * Per-peer resource limits (the options `maxPayload`, `maxPendingHandshakes`, `maxInFlight`,
- * `maxStreams`). Each breach costs only the call or the connection that made it: a typed error
+ * `maxStreams`, `streamWindow`). Each breach costs only the call or the connection that made it: a typed error
  * at the call, or a close of that one connection with a reason. README.md explains the defaults.
  */
 export interface Limits {
@@ -25,6 +26,14 @@ export interface Limits {
    * stream fails with `RT_ERR_OVERLOADED` and the remote's stream requests are refused. Default 1024.
    */
   maxStreams: number;
+  /**
+   * The most bytes one stream reader lets its writer have buffered here or in flight: the cap
+   * of its flow-control window, which starts at 64 KiB and doubles while the consumer keeps up.
+   * A reader whose consumer stops reading holds at most this much (plus a chunk the writer may
+   * send beyond its allowance, as original 1.1.x writers do). Default 448 KiB, at least 16 KiB;
+   * the environment variable ROLETALK_STREAM_WINDOW changes the default.
+   */
+  streamWindow: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<Limits> = {
@@ -32,6 +41,7 @@ export const DEFAULT_LIMITS: Readonly<Limits> = {
   maxPendingHandshakes: 4096,
   maxInFlight: 65536,
   maxStreams: 1024,
+  streamWindow: Number(process.env.ROLETALK_STREAM_WINDOW) || DEFAULT_STREAM_WINDOW,
 };
 
 /** The smallest `maxPayload`: a stream CHUNK frame (64 KiB of data and its header) must fit. */
@@ -64,5 +74,7 @@ export function resolveLimits(options: Partial<Limits>): Limits {
     maxPendingHandshakes: limit('maxPendingHandshakes', 1, Number.MAX_SAFE_INTEGER),
     maxInFlight: limit('maxInFlight', 1, Number.MAX_SAFE_INTEGER),
     maxStreams: limit('maxStreams', 1, MAX_MAX_STREAMS),
+    // QUOTA values fit 7 bytes, but a window beyond 1 GiB would only defeat its purpose.
+    streamWindow: limit('streamWindow', INITIAL_ALLOWANCE, 1 << 30),
   };
 }

@@ -1,2 +1,3 @@
-export { StreamReader, INITIAL_ALLOWANCE, type ReaderLink } from './reader';
+export { StreamReader, type ReaderLink } from './reader';
+export { INITIAL_ALLOWANCE, DEFAULT_STREAM_WINDOW } from './window';
 export { StreamWriter, MAX_CHUNK, type WriterLink } from './writer';

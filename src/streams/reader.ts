@@ -2,6 +2,7 @@ import { Readable, type ReadableOptions } from 'node:stream';
 import { StreamError } from '../errors';
 import { StreamFlag } from '../protocol/constants';
 import { failStream, type StreamEndpoint } from './endpoint';
+import { ReadWindow } from './window';
 
 /** How the reader talks back to the remote writer. Set once the stream is resolved. */
 export interface ReaderLink {
@@ -11,35 +12,28 @@ export interface ReaderLink {
   release(): void;
 }
 
-/** What an original writer assumes it may send before any QUOTA: Node's default hwm (§6). */
-export const INITIAL_ALLOWANCE = 16384;
-
-/** Our readers' default high-water mark, and so their flow-control window. */
-export const DEFAULT_WINDOW = Number(process.env.ROLETALK_STREAM_WINDOW) || 1024 * 1024;
-
 /**
  * The local end of a stream the remote writes to (docs/protocol.md §6), as a Node Readable.
  *
- * Flow control is driven by the consumer: allowance is granted in `_read`, that is when the
- * consumer wants more, never on receipt. `credit` is our view of what the writer may still send;
- * when it falls to half the high-water mark or below, a QUOTA sets the writer's allowance to the
- * free room in our buffer. A paused consumer therefore stops the writer, and what we buffer stays
- * within about two high-water marks (the room granted plus what was in flight under the previous
- * grant), even against an original writer, which may overshoot by one chunk.
+ * Flow control is driven by the consumer: allowance is granted when the consumer takes data
+ * (ReadWindow says how much), never on receipt, so a paused consumer stops the writer and the
+ * reader holds at most its window (`streamWindow`), what was in flight included.
  */
 export class StreamReader extends Readable implements StreamEndpoint {
   private link: ReaderLink | null = null;
-  private credit = INITIAL_ALLOWANCE;
+  private readonly window: ReadWindow;
   private finished = false;
   private remoteFailed = false;
   private wantsData = false;
   /** @internal The end an onReadable handler got: network failures close it quietly if unheard. */
   handlerEnd = false;
 
-  constructor(options?: ReadableOptions) {
-    // The high-water mark is also the flow-control window: 16 KiB, Node's default, would cap a
-    // stream at one window per round trip (about 150 MB/s on loopback).
-    super({ highWaterMark: DEFAULT_WINDOW, ...options });
+  /** `window`: the cap of the flow-control window in bytes (the peer's `streamWindow`). */
+  constructor(window: number, options?: ReadableOptions) {
+    // The window, not the high-water mark, bounds what we buffer; a high-water mark as large
+    // keeps Node asking for data (_read) while the window has room.
+    super({ highWaterMark: window, ...options });
+    this.window = new ReadWindow(window);
   }
 
   /** @internal The stream is resolved: flow-control frames can go out now. */
@@ -53,7 +47,7 @@ export class StreamReader extends Readable implements StreamEndpoint {
     if (this.finished || this.destroyed) return;
     switch (flag) {
       case StreamFlag.CHUNK:
-        this.credit -= body.length;
+        this.window.arrived(body.length);
         // The frame is a view of the received message, which nothing else references: no copy.
         this.push(body);
         return;
@@ -95,13 +89,10 @@ export class StreamReader extends Readable implements StreamEndpoint {
   }
 
   private grant(): void {
-    const hwm = this.readableHighWaterMark;
-    if (this.credit > hwm >>> 1) return;
-    const room = hwm - this.readableLength;
-    if (room <= this.credit || room <= 0) return;
-    this.credit = room;
+    const allowance = this.window.grant(this.readableLength);
+    if (allowance === 0) return;
     this.wantsData = false;
-    this.link!.sendQuota(room);
+    this.link!.sendQuota(allowance);
   }
 
   override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {

@@ -3,7 +3,7 @@ import { StreamError } from '../errors';
 import { StreamFlag } from '../protocol/constants';
 import { readVarnum } from '../protocol/varnum';
 import { failStream, type StreamEndpoint } from './endpoint';
-import { DEFAULT_WINDOW, INITIAL_ALLOWANCE } from './reader';
+import { DEFAULT_STREAM_WINDOW, INITIAL_ALLOWANCE } from './window';
 
 /** How the writer sends to the remote reader. Set once the stream is resolved. */
 export interface WriterLink {
@@ -22,9 +22,10 @@ export const MAX_CHUNK = 64 * 1024;
  *
  * The writer may send while its allowance is above zero; a QUOTA from the reader *sets* the
  * allowance. It starts at 16 KiB, what every reader grants implicitly. Frames never exceed the
- * allowance or MAX_CHUNK: big writes are split, small queued writes are merged into one frame.
- * A write's callback is held until its bytes are handed to the connection, so Node's own
- * backpressure (write() returning false, 'drain') follows the remote reader.
+ * allowance or MAX_CHUNK: big writes are split, small writes are merged into one frame. A
+ * write's callback is held until its bytes are handed to the connection, so Node's own
+ * backpressure (write() returning false, 'drain') follows the remote reader; only a small write
+ * that the allowance already covers completes at once, to be sent with the tick's others.
  */
 export class StreamWriter extends Writable implements StreamEndpoint {
   private link: WriterLink | null = null;
@@ -35,12 +36,13 @@ export class StreamWriter extends Writable implements StreamEndpoint {
   private finishCallback: ((error?: Error | null) => void) | null = null;
   private done = false;
   private remoteFailed = false;
+  private flushScheduled = false;
   /** @internal The end an onWritable handler got: network failures close it quietly if unheard. */
   handlerEnd = false;
 
   constructor(options?: WritableOptions) {
-    // As large as a reader's window, so a fast producer is not stopped at every chunk.
-    super({ highWaterMark: DEFAULT_WINDOW, ...options });
+    // As large as a reader's default window, so a fast producer is not stopped at every chunk.
+    super({ highWaterMark: DEFAULT_STREAM_WINDOW, ...options });
   }
 
   /** @internal The stream is resolved: data can flow. */
@@ -73,8 +75,24 @@ export class StreamWriter extends Writable implements StreamEndpoint {
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
     this.queue.push(chunk);
     this.queued += chunk.length;
+    if (this.queued < MAX_CHUNK && this.link !== null && this.allowance >= this.queued) {
+      // Small and allowed: later writes of this tick join it in one CHUNK (a frame per write
+      // would cost more than its bytes).
+      this.scheduleFlush();
+      callback();
+      return;
+    }
     this.callback = callback;
     this.flush();
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    process.nextTick(() => {
+      this.flushScheduled = false;
+      this.flush();
+    });
   }
 
   override _writev(chunks: Array<{ chunk: Buffer }>, callback: (error?: Error | null) => void): void {

@@ -17,18 +17,25 @@ const benchDir = path.join(root, 'build', 'bench');
 
 test('bench --quick runs every case against the baselines and writes the report', async () => {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'roletalk-bench-'));
-  // 95 s measured on a 2-core machine at load 15 (the tracing and balance groups some 15 s of it),
-  // before the transport group (some 25 s more), the rounds against every baseline (some 60 s more)
-  // and the scale group (some 35 s more: 1,000 idle connections each way, 200k requests).
-  await run(process.execPath, [path.join(benchDir, 'run.js'), '--quick', '--out', out], { cwd: root, timeout: 420_000 });
+  // Every group, with one round each and a smaller scale group, so that the suite stays short:
+  // the figures are not what is tested, the command and the report are.
+  const small = ['--rounds', '1', '--stream-rounds', '1', '--transport-rounds', '1', '--scale-connections', '500', '--scale-requests', '50000'];
+  await run(process.execPath, [path.join(benchDir, 'run.js'), '--quick', ...small, '--out', out], { cwd: root, timeout: 420_000 });
   const result = JSON.parse(fs.readFileSync(path.join(out, 'e2e.json'), 'utf8')) as {
-    rows: Array<{ impl: string; case: string; group?: string; tracing?: boolean; balance?: string; slowShare?: number }>;
+    rows: Array<{ impl: string; case: string; group?: string; tracing?: boolean; balance?: string; slowShare?: number; heldBytes?: number }>;
   };
   // gRPC-js and NATS are dev dependencies (NATS also needs nats-server): they may be skipped.
   for (const impl of ['roletalk', 'ws', 'net', 'moleculer']) assert.ok(result.rows.some((r) => r.impl === impl), impl);
-  for (const kind of ['rtt', 'throughput', 'messages', 'stream', 'broadcast', 'survey']) {
+  for (const kind of ['rtt', 'throughput', 'messages', 'stream', 'stream-down', 'stream-paused', 'broadcast', 'survey']) {
     assert.ok(result.rows.some((r) => r.impl === 'roletalk' && r.case === kind), kind);
   }
+  // The streams group, in its own results file: uploads and downloads for both, the paused reader.
+  const streams = JSON.parse(fs.readFileSync(path.join(out, 'streams.json'), 'utf8')) as typeof result;
+  for (const kind of ['stream', 'stream-down']) {
+    assert.ok(streams.rows.some((r) => r.impl === 'ws' && r.case === kind), `streams group: ws ${kind}`);
+  }
+  const paused = streams.rows.find((r) => r.case === 'stream-paused');
+  assert.ok(paused && typeof paused.heldBytes === 'number' && paused.heldBytes <= 512 * 1024, 'a paused reader within 512 KiB');
   for (const kind of ['rtt', 'throughput']) {
     for (const tracing of [false, true]) {
       assert.ok(result.rows.some((r) => r.group === 'tracing' && r.case === kind && r.tracing === tracing), `${kind} tracing ${tracing}`);
@@ -43,13 +50,14 @@ test('bench --quick runs every case against the baselines and writes the report'
   for (const transport of ['unix', 'tcp']) {
     for (const kind of ['rtt', 'throughput']) assert.ok(transports.rows.some((r) => r.transport === transport && r.case === kind), `${transport} ${kind}`);
   }
-  assert.ok(!result.rows.some((r) => r.group === 'transport'), 'e2e.json holds no transport rows');
+  assert.ok(!result.rows.some((r) => r.group === 'transport' || r.group === 'streams'), 'e2e.json holds no transport or streams rows');
   const report = fs.readFileSync(path.join(out, 'BENCHMARKS.md'), 'utf8');
   assert.match(report, /\| rtt, 1 conn, 64 B \|/);
   assert.match(report, /## Same host: a Unix socket against TCP loopback/);
   assert.match(report, /\| throughput, 1 conn, window 64, 64 B \| [\d,]+\/s \| [\d,]+\/s \| \d+\.\d+x \|/);
   assert.match(report, /Goals \(figures from this run\)/);
   assert.match(report, /\| case \| tracing off \| tracing on \| on\/off \|/);
+  assert.match(report, /\| stream-down \| [\d.]+ MB\/s \| [\d.]+ MB\/s \| \d+\.\d+x \|/);
   assert.match(report, /\| latency \| [\d.]+ ms \|/);
   assert.match(report, /Goal: with 'latency' the slow unit gets under 10 %.*(met|not met)/);
   assert.ok(fs.existsSync(path.join(out, 'e2e-latency.svg')));

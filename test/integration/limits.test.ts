@@ -28,7 +28,7 @@ import {
 } from '../helpers/peers';
 import { RawPeer } from '../helpers/raw-peer';
 
-// The limits of the options maxPayload, maxPendingHandshakes, maxInFlight and maxStreams: each
+// The limits of the options maxPayload, maxPendingHandshakes, maxInFlight, maxStreams and streamWindow: each
 // breach is a typed error at the call or the close of that one connection with a reason, and a
 // bystander (another unit, or the same unit afterwards) keeps working. Run with and without
 // ROLETALK_IO_THREADS.
@@ -62,6 +62,9 @@ test('bad limit values throw InvalidArgumentError naming the option; defaults ap
     ['maxInFlight', 1.5],
     ['maxStreams', 0],
     ['maxStreams', 65536],
+    ['streamWindow', 1000],
+    ['streamWindow', 2 ** 31],
+    ['streamWindow', '512k'],
   ];
   for (const [name, value] of bad) {
     assert.throws(
@@ -72,9 +75,9 @@ test('bad limit values throw InvalidArgumentError naming the option; defaults ap
   }
   const peer = new Peer({ ioThreads: 0 });
   assert.deepEqual({ ...peer.engine.limits }, { ...DEFAULT_LIMITS });
-  assert.deepEqual(DEFAULT_LIMITS, { maxPayload: 16 * 1024 * KiB, maxPendingHandshakes: 4096, maxInFlight: 65536, maxStreams: 1024 });
-  const custom = new Peer({ ioThreads: 0, maxPayload: 128 * KiB, maxPendingHandshakes: 1, maxInFlight: 1, maxStreams: 65535 });
-  assert.deepEqual({ ...custom.engine.limits }, { maxPayload: 128 * KiB, maxPendingHandshakes: 1, maxInFlight: 1, maxStreams: 65535 });
+  assert.deepEqual(DEFAULT_LIMITS, { maxPayload: 16 * 1024 * KiB, maxPendingHandshakes: 4096, maxInFlight: 65536, maxStreams: 1024, streamWindow: 448 * KiB });
+  const custom = new Peer({ ioThreads: 0, maxPayload: 128 * KiB, maxPendingHandshakes: 1, maxInFlight: 1, maxStreams: 65535, streamWindow: 16 * KiB });
+  assert.deepEqual({ ...custom.engine.limits }, { maxPayload: 128 * KiB, maxPendingHandshakes: 1, maxInFlight: 1, maxStreams: 65535, streamWindow: 16 * KiB });
   // What a remote offers (§9 maxPayload) counts only when it is a valid, smaller limit.
   const own = 16 * 1024 * KiB;
   assert.equal(sendLimit(undefined, own), own);

@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
-import { Peer, StreamError, FrameEncoder, decodeFrame, type Context } from '../../src';
+import { Peer, StreamError, FrameEncoder, decodeFrame, type Context, type PeerOptions } from '../../src';
+import { DEFAULT_STREAM_WINDOW, INITIAL_ALLOWANCE } from '../../src/streams/window';
+import { readVarnum } from '../../src/protocol/varnum';
 import { RawPeer } from '../helpers/raw-peer';
 
 // Streams of docs/protocol.md §6 between real peers on 127.0.0.1.
@@ -47,9 +49,9 @@ function expectedHash(size: number, chunk: number): string {
 }
 
 /** A server with a `files` role and a client connected to it (`connections` of them). */
-async function pair(connections = 1): Promise<{ server: Peer; client: Peer; files: ReturnType<Peer['destination']> }> {
-  const server = new Peer({ name: 'server' });
-  const client = new Peer({ name: 'client' });
+async function pair(connections = 1, options: PeerOptions = {}): Promise<{ server: Peer; client: Peer; files: ReturnType<Peer['destination']> }> {
+  const server = new Peer({ name: 'server', ...options });
+  const client = new Peer({ name: 'client', ...options });
   peers.push(server, client);
   const role = server.role('files');
   role.onReadable('upload', (ctx: Context) => {
@@ -101,32 +103,70 @@ test('100 concurrent streams on one connection each arrive intact', async () => 
   assert.equal(client.units[0]!.streams.openCount, 0);
 });
 
-test('a paused reader holds the writer back: buffered bytes stay within a few high-water marks', async () => {
-  const { server, files } = await pair();
-  const total = 256 << 20;
-  const written = { bytes: 0 };
-  server.role('files').onWritable('flood', (ctx: Context) => {
-    const source = Readable.from(pieces(total, 64 * 1024));
-    source.on('data', (c: Buffer) => (written.bytes += c.length));
-    pipeline(source, ctx.writable!).catch(() => {});
-    return 'go';
+/** Resolves once `readable` has given its consumer `bytes`, then pauses it. */
+async function readThenPause(readable: Readable, bytes: number): Promise<number> {
+  let got = 0;
+  await new Promise<void>((resolve) => {
+    readable.on('data', (c: Buffer) => {
+      if ((got += c.length) < bytes) return;
+      readable.pause();
+      resolve();
+    });
   });
-  const readable = files.Readable('flood', null);
-  readable.pause();
-  await new Promise((resolve) => readable.once('ready', resolve));
-  const hwm = readable.readableHighWaterMark;
-  let maxBuffered = 0;
-  // While nothing is read, sample what the reader side holds.
-  for (let i = 0; i < 40; i++) {
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    maxBuffered = Math.max(maxBuffered, readable.readableLength);
+  readable.removeAllListeners('data');
+  return got;
+}
+
+/** Waits until `read()` stops changing for a while: nothing is in flight any more. */
+async function settled(read: () => number): Promise<number> {
+  let last = -1;
+  while (last !== read()) {
+    last = read();
+    await new Promise((resolve) => setTimeout(resolve, 150));
   }
-  assert.ok(maxBuffered <= 3 * hwm, `reader buffered ${maxBuffered} bytes with hwm ${hwm}`);
-  // The writer was stopped too: what it pushed is bounded by its own buffer plus our grant.
-  assert.ok(written.bytes < 16 * 64 * 1024 + 4 * hwm, `writer produced ${written.bytes} bytes while the reader was paused`);
-  const r = await hashOf(readable);
-  assert.equal(r.bytes, total);
-  assert.equal(r.digest, expectedHash(total, 64 * 1024));
+  return last;
+}
+
+for (const streamWindow of [undefined, 128 * 1024]) {
+  test(`a reader that stops reading holds at most its window (streamWindow ${streamWindow ?? 'default'}), and the window grew`, { timeout: 30_000 }, async () => {
+    const cap = streamWindow ?? DEFAULT_STREAM_WINDOW;
+    const { server, files } = await pair(1, streamWindow === undefined ? {} : { streamWindow });
+    const total = 48 << 20;
+    let produced = 0;
+    server.role('files').onWritable('flood', (ctx: Context) => {
+      const source = Readable.from(pieces(total, 64 * 1024));
+      source.on('data', (c: Buffer) => (produced += c.length));
+      pipeline(source, ctx.writable!).catch(() => {});
+      return 'go';
+    });
+    const readable = files.Readable('flood', null);
+    // A fast consumer first: the window grows to its cap. Then it stops.
+    const consumed = await readThenPause(readable, 16 << 20);
+    const held = await settled(() => readable.readableLength);
+    // Once nothing is in flight, everything the writer sent and nobody read is in the buffer.
+    assert.ok(held <= cap, `the paused reader holds ${held} bytes, window ${cap}`);
+    assert.ok(held > 64 * 1024, `the window grew past the initial 64 KiB: ${held} bytes held`);
+    // The writer is held back too: what it took from its source stays within its own buffer.
+    const before = produced;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(produced, before, 'the writer stopped');
+    const rest = await hashOf(readable);
+    assert.equal(consumed + rest.bytes, total, 'reading again takes the rest');
+  });
+}
+
+test('bytes arrive intact both ways with a small streamWindow: 0 B, 1 B, 3 MiB', { timeout: 30_000 }, async () => {
+  const { server, files } = await pair(1, { streamWindow: INITIAL_ALLOWANCE });
+  for (const size of [0, 1, 3 << 20]) {
+    const chunk = 10_000;
+    const uploaded = new Promise<{ bytes: number; digest: string }>((resolve) => server.once('uploaded', resolve));
+    await pipeline(Readable.from(pieces(size, chunk)), files.Writable('upload', null));
+    const up = await uploaded;
+    assert.equal(up.digest, expectedHash(size, chunk), `upload of ${size} bytes`);
+    const down = await hashOf(files.Readable('download', { size, chunk }));
+    assert.equal(down.bytes, size);
+    assert.equal(down.digest, expectedHash(size, chunk), `download of ${size} bytes`);
+  }
 });
 
 test('a stream lives when another redundant connection closes, and dies with its own', async () => {
@@ -242,6 +282,79 @@ test('our reader takes the frames an original writer sends (vector stream_writab
   const r = await received!;
   assert.equal(r.bytes, 17005);
   assert.equal(r.digest, sha(body));
+  raw.close();
+});
+
+test('an original-style writer (16 KiB to start, 64 KiB chunks while any allowance is left) fills a paused reader only to its window plus one chunk', { timeout: 30_000 }, async () => {
+  const server = new Peer({ name: 'server' });
+  peers.push(server);
+  const total = 24 << 20;
+  const chunk = 64 * 1024;
+  const block = pattern(chunk);
+  let consumed = 0;
+  let stoppedOnce = false;
+  const hash = createHash('sha256');
+  let reader!: Readable;
+  const ended = new Promise<void>((resolve) => {
+    server.role('svc').onReadable('upload', (ctx: Context) => {
+      reader = ctx.readable!;
+      reader.on('data', (c: Buffer) => {
+        hash.update(c);
+        // The consumer stops once, after 8 MiB; the test resumes it later.
+        if ((consumed += c.length) >= 8 << 20 && !stoppedOnce) {
+          stoppedOnce = true;
+          reader.pause();
+        }
+      });
+      reader.on('end', resolve);
+      return null;
+    });
+  });
+  await server.listen(0);
+  const raw = await RawPeer.connect(`ws://127.0.0.1:${server.port}`);
+  const encoder = new FrameEncoder();
+  raw.send(Buffer.from(encoder.streamRequest(104, 'svc', 'upload', 0, 0x76f6, null)));
+  const readerId = (decodeFrame(await raw.next((f) => f[0] === 107)) as { chan: number }).chan;
+
+  // The original writer: QUOTA replaces its allowance; it sends a whole chunk while the
+  // allowance is above zero, so it may overshoot by one chunk.
+  let allowance = INITIAL_ALLOWANCE;
+  let seen = 0;
+  let sent = 0;
+  let stopped = false;
+  const writing = (async () => {
+    while (sent < total && !stopped) {
+      for (; seen < raw.frames.length; seen++) {
+        if (raw.frames[seen]![0] !== 106) continue;
+        const frame = decodeFrame(raw.frames[seen]!) as { flag: number; body: Buffer };
+        if (frame.flag === 3) allowance = readVarnum(frame.body, 0, frame.body.length);
+      }
+      // A producer that keeps up: chunks go out back to back while any allowance is left.
+      while (allowance > 0 && sent < total) {
+        raw.send(Buffer.from(encoder.streamChunk(readerId, block)));
+        allowance -= chunk;
+        sent += chunk;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    raw.send(Buffer.from(encoder.streamFinish(readerId)));
+  })();
+
+  try {
+    const held = (await settled(() => sent)) - consumed;
+    assert.ok(reader.isPaused(), 'the consumer stopped');
+    assert.ok(held <= DEFAULT_STREAM_WINDOW + chunk, `the paused reader holds ${held} bytes`);
+    assert.ok(held > 64 * 1024, `the window grew past the initial 64 KiB: ${held} bytes held`);
+  } catch (err) {
+    stopped = true;
+    raw.close();
+    throw err;
+  }
+  reader.resume();
+  await writing;
+  await ended;
+  assert.equal(consumed, total);
+  assert.equal(hash.digest('hex'), expectedHash(total, chunk));
   raw.close();
 });
 
