@@ -129,8 +129,8 @@ export class Dispatcher {
       unit.sendFrame(reply);
       return;
     }
-    // Answer bytes are kept only where a repeat can come: a remote with another connection.
-    const conn = incoming.finish(corr, reply, unit.offers.resend && unit.conns.length > 1);
+    // Answer bytes are kept only where a repeat can come: a remote that runs redundant connections.
+    const conn = incoming.finish(corr, reply, unit.offers.resend && unit.redundant);
     // Cancelled by the caller: nobody waits for it.
     if (conn === null) this.routes.encoder.pool.release(reply);
     else if (conn === undefined) unit.sendFrame(reply);

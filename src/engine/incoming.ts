@@ -66,7 +66,7 @@ export class IncomingRequests {
 
   /**
    * The request is answered with `frame`. Its id is remembered, and a copy of the answer when
-   * `keepBytes` (a remote with more than one connection: only then can a repeat come). Returns
+   * `keepBytes` (a remote that has had more than one connection: only then can a repeat come). Returns
    * the connection its latest copy came on, where the answer goes; null when the caller cancelled
    * it meanwhile (nobody waits for the answer); undefined when it was not tracked.
    */

@@ -67,6 +67,12 @@ export class RemotePeer {
   readonly streams = new StreamRegistry();
   /** The last connection is gone. */
   closed = false;
+  /**
+   * It has had more than one connection at once: from then on a request may come again after a
+   * drop, even while only one connection is left (another may join before an answer sent on
+   * that one is lost with it), so its answers are kept (§9).
+   */
+  redundant = false;
   /** The public Unit, set by whoever created this remote; contexts carry it. */
   face: UnitFace;
   /** The largest frame sent to it: our maxPayload or the smaller one it offered (§9). Set by the engine. */
@@ -444,7 +450,10 @@ export class RemotePeer {
   addConnection(conn: Connection): void {
     // A one-element array, not a push onto an empty one (which reserves 16 slots): most units have one connection.
     if (this.conns.length === 0) this.conns = [conn];
-    else this.conns.push(conn);
+    else {
+      this.conns.push(conn);
+      this.redundant = true;
+    }
     conn.onFrame = (frame) => this.handleFrame(frame, conn);
     conn.onUndelivered = (frame) => this.redeliver(frame);
   }

@@ -30,7 +30,10 @@ export class RawPeer {
   }
 
   /** Dials `url` and completes the keyless handshake with the given CONFIRMED fields. */
-  static async connect(url: string, confirm: { id?: string; roles?: string[]; friendly?: boolean; name?: string } = {}): Promise<RawPeer> {
+  static async connect(
+    url: string,
+    confirm: { id?: string; roles?: string[]; friendly?: boolean; name?: string; ext?: Record<string, unknown> } = {},
+  ): Promise<RawPeer> {
     const ws = new WebSocket(url, { perMessageDeflate: false });
     const peer = new RawPeer(ws);
     // The remote may confirm in the same tick as 'open': listen before awaiting it.
@@ -46,6 +49,7 @@ export class RawPeer {
       name: confirm.name ?? 'raw',
       meta: { os: 'test', runtime: 'raw', time: Date.now(), uptime: 0, protocol: '2.0.0' },
       tags: {},
+      ...(confirm.ext ? { ext: confirm.ext } : {}),
     };
     peer.sendJson(3, body);
     peer.remote = JSON.parse((await confirmed).toString('utf8', 1));

@@ -1,8 +1,9 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
-import { AbortError, ConnectionLostError, decodeFrame, FrameType, type Context, type Peer, type Unit } from '../../src';
-import { closeAll, delay, eventually, listeningPeer, newPeer, RawServer, rejectionOf, urlOf, waitFor, within } from '../helpers/peers';
+import { AbortError, ConnectionLostError, DataType, decodeFrame, FrameType, type Context, type Peer, type Unit } from '../../src';
+import { closeAll, delay, eventually, listeningPeer, newPeer, RawServer, rejectionOf, requestFrame, urlOf, waitFor, within } from '../helpers/peers';
+import { RawPeer } from '../helpers/raw-peer';
 
 // The request lifecycle over redundant connections (docs/protocol.md §9): requests sent again
 // when their connection drops, failing at once where they cannot be, cancellation and deadlines.
@@ -275,4 +276,34 @@ test('close() checks its arguments at the call, naming them', async () => {
   assert.throws(() => peer.close({ drain: true, timeout: -1 }), /"timeout"/);
   assert.throws(() => peer.close({ drain: true }, 5 as never), /"cb"/);
   await peer.close({ drain: true, timeout: 100 });
+});
+
+test('an answer sent while a redundant remote was down to one connection is kept: its repeat on a connection that joined later gets it, not a refusal', async () => {
+  const server = await listeningPeer({ name: 'server' });
+  let runs = 0;
+  server.role('svc').onRequest('count', () => ++runs);
+  const id = 'abcdefabcdefabcdefabcdefabcdef77';
+  const as = { id, ext: { resend: 1 } };
+  const joined = waitFor<[Unit]>(server, 'unit');
+  const a = await RawPeer.connect(urlOf(server), as);
+  const [unit] = await joined;
+  const b = await RawPeer.connect(urlOf(server), as);
+  await eventually(() => unit.connections.length === 2);
+  // B drops: the remote is down to A, as between a drop and its redial.
+  b.close();
+  await eventually(() => unit.connections.length === 1);
+  const request = requestFrame('svc', 'count', 5, Buffer.from([DataType.NULL]));
+  a.send(request);
+  const answer = await a.next((f) => f[0] === FrameType.RESPONSE);
+  // A new connection joins, then A drops before (as far as the caller knows) its answer arrived:
+  // the caller sends the request again on the new one.
+  const c = await RawPeer.connect(urlOf(server), as);
+  await eventually(() => unit.connections.length === 2);
+  a.close();
+  await eventually(() => unit.connections.length === 1);
+  c.send(request);
+  const again = await c.next((f) => f[0] === FrameType.RESPONSE || f[0] === FrameType.REJECT);
+  assert.deepEqual(again, answer, 'the kept answer, byte for byte');
+  assert.equal(runs, 1, 'run once');
+  c.close();
 });
