@@ -33,3 +33,18 @@ export function num(args: Args, name: string, fallback: number, { integer = fals
   }
   return n;
 }
+
+/**
+ * Runs a command's `main` when its file is the process's entry point: exits with the code it
+ * resolves to, or 2 with the stack when it throws.
+ */
+export function runCommand(entry: NodeJS.Module, main: (argv: string[]) => Promise<number>): void {
+  if (require.main !== entry) return;
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err: Error) => {
+      console.error(err.stack ?? err.message);
+      process.exit(2);
+    },
+  );
+}

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import WebSocket from 'ws';
 import { Peer } from '../../src';
-import { num, parseFlags } from '../args';
+import { num, parseFlags, runCommand } from '../args';
 import { forkChild, nextMessage } from '../harness/children';
 import { mb, tally } from '../harness/stats';
 import { confirmed, fuzzFrame, fuzzHandshake, loadBases, Rng, T } from './frames';
@@ -396,12 +396,4 @@ function print(s: FuzzSummary, json: boolean): void {
   if (json) console.log(JSON.stringify(s));
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (err: Error) => {
-      console.error(err.stack ?? err.message);
-      process.exit(2);
-    },
-  );
-}
+runCommand(module, main);

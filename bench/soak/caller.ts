@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { Peer, type Unit } from '../../src';
 import { exitWithParent } from '../harness/children';
 import { ByteTable, Histogram, heapAfterGc, tally } from '../harness/stats';
-import { State, type CallerReport, type FromCaller, type ToCaller } from './messages';
+import { dropOneOfTwo, State, type CallerReport, type FromCaller, type ToCaller } from './messages';
 
 /**
  * The calling process of the soak: one peer dialing the serving process twice (two connections,
@@ -133,14 +133,7 @@ async function stop(msg: Extract<ToCaller, { type: 'stop' }>): Promise<void> {
 
 function drop(msg: Extract<ToCaller, { type: 'drop' }>): void {
   const conns = dest.units[0]?.connections ?? [];
-  // Only one of two: the unit keeps a connection, as in the scenario.
-  const done = conns.length >= 2;
-  if (done) {
-    const conn = conns[Math.floor(Math.random() * conns.length)]!;
-    if (msg.mode === 'terminate') conn.terminate();
-    else conn.close(1000);
-  }
-  send({ type: 'dropped', done, connections: conns.length });
+  send({ type: 'dropped', done: dropOneOfTwo(conns, msg.mode), connections: conns.length });
 }
 
 function fail(err: Error): void {

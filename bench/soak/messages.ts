@@ -72,3 +72,15 @@ export interface CallerReport {
 
 /** Outcome of each request id in the states file the caller writes: one byte per id. */
 export const State = { PENDING: 0, ANSWERED: 1, FAILED: 2 } as const;
+
+/**
+ * Drops one of a unit's connections, only while it has two or more (the unit keeps one, as in
+ * the scenario soaked); returns whether it did.
+ */
+export function dropOneOfTwo(conns: ReadonlyArray<{ terminate(): void; close(code?: number): void }>, mode: DropMode): boolean {
+  if (conns.length < 2) return false;
+  const conn = conns[Math.floor(Math.random() * conns.length)]!;
+  if (mode === 'terminate') conn.terminate();
+  else conn.close(1000);
+  return true;
+}

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
-import { num, parseFlags } from '../args';
+import { num, parseFlags, runCommand } from '../args';
 import { forkChild, nextMessage } from '../harness/children';
 import { mb } from '../harness/stats';
 import { State, type CallerReport, type DropMode, type FromCaller, type FromServer, type ToCaller, type ToServer } from './messages';
@@ -354,12 +354,4 @@ function print(s: SoakSummary, json: boolean): void {
   if (json) console.log(JSON.stringify(s));
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (err: Error) => {
-      console.error(err.stack ?? err.message);
-      process.exit(2);
-    },
-  );
-}
+runCommand(module, main);

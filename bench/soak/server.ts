@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { Peer } from '../../src';
 import { exitWithParent } from '../harness/children';
 import { ByteTable, heapAfterGc } from '../harness/stats';
-import type { FromServer, ToServer } from './messages';
+import { dropOneOfTwo, type FromServer, type ToServer } from './messages';
 
 /**
  * The serving process of the soak. Serves role `soak`, event `exec`: the request's data is its
@@ -42,14 +42,7 @@ process.on('message', (msg: ToServer) => {
       break;
     case 'drop': {
       const conns = peer.units[0]?.connections ?? [];
-      // Only one of two: the unit keeps a connection, as in the issue's scenario.
-      const done = conns.length >= 2;
-      if (done) {
-        const conn = conns[Math.floor(Math.random() * conns.length)]!;
-        if (msg.mode === 'terminate') conn.terminate();
-        else conn.close(1000);
-      }
-      send({ type: 'dropped', done, connections: conns.length });
+      send({ type: 'dropped', done: dropOneOfTwo(conns, msg.mode), connections: conns.length });
       break;
     }
     case 'die':
