@@ -40,9 +40,11 @@ export interface PeerOptions extends Partial<Limits> {
    */
   advertise?: string | boolean;
   /**
-   * Threads that own this peer's sockets (WebSocket framing, masking, heartbeats, writes), so
-   * its connections stay alive and fast while the main thread is busy. Default 0 (sockets on
-   * the main thread), or the environment variable ROLETALK_IO_THREADS.
+   * Threads that own this peer's sockets (WebSocket framing, TLS, heartbeats, writes), so its
+   * connections stay alive while the main thread is busy. Each frame crosses between threads
+   * (two copies and a wake-up), so it costs CPU and latency on plain `ws://`; it pays for TLS
+   * and for main threads that block. Default 0 (sockets on the main thread), or the environment
+   * variable ROLETALK_IO_THREADS. Measured in native-notes/io-threads.md.
    */
   ioThreads?: number;
   /**
