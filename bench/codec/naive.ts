@@ -10,7 +10,8 @@ function u16(n: number): Buffer {
   return b;
 }
 
-function corrBytes(n: number): Buffer {
+/** The minimal big-endian bytes of n (at least one byte): a varnum, written the naive way. */
+export function varnumBytes(n: number): Buffer {
   const bytes: number[] = [];
   do {
     bytes.unshift(n % 256);
@@ -26,7 +27,7 @@ function typed(data: Buffer | string): Buffer {
 export function encodeRequest(role: string, event: string, corr: number, data: Buffer | string): Buffer {
   const r = Buffer.from(role);
   const e = Buffer.from(event);
-  const c = corrBytes(corr);
+  const c = varnumBytes(corr);
   return Buffer.concat([Buffer.from([101]), u16(r.length), u16(e.length), Buffer.from([c.length]), r, e, c, typed(data)]);
 }
 
@@ -37,12 +38,12 @@ export function encodeMessage(role: string, event: string, data: Buffer | string
 }
 
 export function encodeResponse(corr: number, data: Buffer | string): Buffer {
-  const c = corrBytes(corr);
+  const c = varnumBytes(corr);
   return Buffer.concat([Buffer.from([102]), Buffer.from([c.length]), c, typed(data)]);
 }
 
 export function encodeChunk(id: number, chunk: Buffer): Buffer {
-  const i = corrBytes(id);
+  const i = varnumBytes(id);
   return Buffer.concat([Buffer.from([106]), Buffer.from([i.length]), i, Buffer.from([0]), Buffer.from(chunk)]);
 }
 

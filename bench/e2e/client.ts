@@ -1,4 +1,4 @@
-import { createHistogram, performance } from 'node:perf_hooks';
+import { createHistogram, performance, type RecordableHistogram } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import { Peer, type Destination } from '../../src';
 import type { CaseSpec, ClientTask, Impl, Row } from './messages';
@@ -196,6 +196,11 @@ function micros(ns: number): number {
   return Math.round(ns / 10) / 100;
 }
 
+/** A latency histogram's figures for a row, in µs. */
+function latencyFields(h: RecordableHistogram): Pick<Row, 'p50' | 'p99' | 'p999' | 'mean'> {
+  return { p50: micros(h.percentile(50)), p99: micros(h.percentile(99)), p999: micros(h.percentile(99.9)), mean: micros(h.mean) };
+}
+
 /** Runs `op` with `window` in flight for `seconds`; returns completions per second. */
 async function saturate(window: number, seconds: number, op: () => Promise<unknown>): Promise<{ ops: number; elapsed: number }> {
   const deadline = performance.now() + seconds * 1000;
@@ -268,10 +273,7 @@ async function runTracingCase(driver: Driver, task: ClientTask, spec: CaseSpec):
     rows = histograms.map((h, k) => ({
       ...base,
       tracing: k === 1,
-      p50: micros(h.percentile(50)),
-      p99: micros(h.percentile(99)),
-      p999: micros(h.percentile(99.9)),
-      mean: micros(h.mean),
+      ...latencyFields(h),
       samples: h.count,
       seconds: time[k]! / 1000,
       slices: slices / 2,
@@ -323,10 +325,7 @@ async function runCase(driver: Driver, task: ClientTask, spec: CaseSpec): Promis
       }
       return {
         ...base,
-        p50: micros(histogram.percentile(50)),
-        p99: micros(histogram.percentile(99)),
-        p999: micros(histogram.percentile(99.9)),
-        mean: micros(histogram.mean),
+        ...latencyFields(histogram),
         samples: count,
         seconds: (performance.now() - start) / 1000,
       };
@@ -385,10 +384,7 @@ async function runCase(driver: Driver, task: ClientTask, spec: CaseSpec): Promis
       const samples = histogram.count;
       return {
         ...base,
-        p50: micros(histogram.percentile(50)),
-        p99: micros(histogram.percentile(99)),
-        p999: micros(histogram.percentile(99.9)),
-        mean: micros(histogram.mean),
+        ...latencyFields(histogram),
         opsPerSec: Math.round(ops),
         slowShare: samples ? Math.round((slow / samples) * 10000) / 10000 : 0,
         samples,

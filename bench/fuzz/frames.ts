@@ -1,6 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { FrameType } from '../../src/protocol/constants';
+import { varnumBytes } from '../codec/naive';
+import { root } from '../env';
 
 /**
  * Frames for the fuzzer: valid ones (recorded from original peers in test/fixtures/vectors, and
@@ -81,15 +83,6 @@ const HANDSHAKE_TYPES = [T.HS_ERROR, T.HS_CHALLENGE, T.HS_RESPONSE, T.HS_CONFIRM
 const ROLES = ['svc', 'svc', 'svc', 'dormant', 'ghost', '', 'ß∂ƒ', 'x'.repeat(300)];
 const EVENTS = ['echo', 'echo', 'void', 'fail', 'fail_string', 'fail_object', 'note', 'upload', 'download', 'refuse', 'refuse_string', 'abort', 'explode', 'nothere', ''];
 
-/** The minimal big-endian bytes of n (at least one byte). */
-export function varnum(n: number): Buffer {
-  const bytes: number[] = [];
-  do {
-    bytes.unshift(n % 256);
-    n = Math.floor(n / 256);
-  } while (n > 0);
-  return Buffer.from(bytes);
-}
 
 /** Frames recorded from original peers, by what they are. */
 export interface Bases {
@@ -100,21 +93,12 @@ export interface Bases {
 }
 
 export function loadBases(): Bases {
-  const file = path.join(repoRoot(), 'test', 'fixtures', 'vectors', 'frames.json');
+  const file = path.join(root, 'test', 'fixtures', 'vectors', 'frames.json');
   const vectors = JSON.parse(fs.readFileSync(file, 'utf8')) as Array<{ hex: string }>;
   const all = vectors.map((v) => Buffer.from(v.hex, 'hex'));
   return { frames: all.filter((f) => f[0]! >= 100), handshake: all.filter((f) => f[0]! <= 3) };
 }
 
-function repoRoot(): string {
-  let dir = __dirname;
-  while (!fs.existsSync(path.join(dir, 'package.json'))) {
-    const parent = path.dirname(dir);
-    if (parent === dir) throw new Error(`No package.json above ${__dirname}`);
-    dir = parent;
-  }
-  return dir;
-}
 
 /** A typed payload (§3 Payloads), valid or not. */
 export function payload(rng: Rng): Buffer {
@@ -189,10 +173,10 @@ function u16(n: number): Buffer {
 function idBytes(rng: Rng): Buffer {
   const r = rng.int(20);
   if (r === 0) return Buffer.alloc(0);
-  if (r === 1) return Buffer.concat([Buffer.alloc(1 + rng.int(3)), varnum(rng.int(1000))]);
+  if (r === 1) return Buffer.concat([Buffer.alloc(1 + rng.int(3)), varnumBytes(rng.int(1000))]);
   if (r === 2) return rng.bytes(8 + rng.int(8));
   if (r === 3) return Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
-  return varnum(rng.chance(0.5) ? rng.int(256) : rng.int(2 ** 31));
+  return varnumBytes(rng.chance(0.5) ? rng.int(256) : rng.int(2 ** 31));
 }
 
 /** A frame of §3 with random fields; its header is right, its contents may not make sense. */
@@ -210,7 +194,7 @@ export function synthetic(rng: Rng): Buffer {
     case T.REQUEST_READABLE:
     case T.REQUEST_WRITABLE: {
       const c = idBytes(rng);
-      const s = rng.chance(0.9) ? varnum(1 + rng.int(65535)) : idBytes(rng);
+      const s = rng.chance(0.9) ? varnumBytes(1 + rng.int(65535)) : idBytes(rng);
       const ev = Buffer.from(rng.pick(['download', 'upload', 'abort', 'explode', 'refuse', 'echo']));
       const data = rng.chance(0.7) ? Buffer.concat([Buffer.from([4]), Buffer.from(String(rng.int(100000)))]) : payload(rng);
       return Buffer.concat([Buffer.from([type]), u16(role.length), u16(ev.length), Buffer.from([c.length, s.length]), role, ev, c, s, data]);
@@ -227,7 +211,7 @@ export function synthetic(rng: Rng): Buffer {
       return Buffer.concat([Buffer.from([type, c.length, s.length]), c, s, payload(rng)]);
     }
     case T.STREAM_DATA: {
-      const s = rng.chance(0.8) ? varnum(1 + rng.int(65535)) : idBytes(rng);
+      const s = rng.chance(0.8) ? varnumBytes(1 + rng.int(65535)) : idBytes(rng);
       const flag = rng.chance(0.9) ? rng.int(4) : 4 + rng.int(252);
       const body = flag === 3 ? idBytes(rng) : rng.bytes(rng.int(rng.chance(0.05) ? 70000 : 100));
       return Buffer.concat([Buffer.from([type, s.length]), s, Buffer.from([flag]), body]);
