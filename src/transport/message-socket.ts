@@ -28,6 +28,8 @@ export interface MessageSocketEvents {
   pongReceived(): void;
   /** The remote broke the WebSocket protocol or a limit; the socket closes with `code`. */
   protocolFailed(code: number, reason: string): void;
+  /** The close handshake began, from either side (once): nothing more may be sent on it. */
+  closeStarted(): void;
   /** The socket is gone (once): the remote's close code and reason, or 1006. */
   socketClosed(code: number, reason: string): void;
 }

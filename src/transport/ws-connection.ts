@@ -121,6 +121,11 @@ export class WsConnection extends ConnectionBase implements Connection, Heartbea
   }
 
   /** @internal */
+  closeStarted(): void {
+    this.onClosing?.();
+  }
+
+  /** @internal */
   socketClosed(code: number, reason: string): void {
     if (this.closed) return;
     this.closed = true;
@@ -129,6 +134,9 @@ export class WsConnection extends ConnectionBase implements Connection, Heartbea
     else this.reportClose(code, reason);
     this.onGone?.(code, reason);
   }
+
+  /** @internal Set by an I/O thread: the close handshake began, from either side. */
+  onClosing: (() => void) | undefined;
 
   /** @internal Set by keepWsFacade: the handshake's ws object hears the close too. */
   onGone: ((code: number, reason: string) => void) | undefined;

@@ -23,6 +23,17 @@ export class WsLibSocket implements MessageSocket {
       if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') events.protocolFailed(1009, 'A message was larger than maxPayload');
     });
     ws.on('close', (code: number, reason: Buffer) => events.socketClosed(code, reason.toString()));
+    // ws starts every close handshake through close(), also when the remote's close frame
+    // arrives: the one place to hear that it began.
+    const close = ws.close.bind(ws);
+    let started = false;
+    ws.close = (...args: Parameters<WebSocket['close']>) => {
+      if (!started) {
+        started = true;
+        events.closeStarted();
+      }
+      close(...args);
+    };
   }
 
   get bufferedAmount(): number {

@@ -81,6 +81,7 @@ export class WsWire implements MessageSocket, FrameSink {
 
   close(code: number, reason: string): void {
     if (this.closeSent || this.gone) return;
+    if (this.open) this.events.closeStarted();
     this.closeSent = true;
     const payload = Buffer.allocUnsafe(125);
     payload.writeUInt16BE(code, 0);
@@ -118,6 +119,7 @@ export class WsWire implements MessageSocket, FrameSink {
   }
 
   onClose(code: number, reason: string): void {
+    if (this.open) this.events.closeStarted();
     this.closeReceived = true;
     this.code = code;
     this.reason = reason;

@@ -43,13 +43,8 @@ function adopt(ws: WebSocket, outbound: boolean): { slot: number; conn: WsConnec
   connections[slot] = conn;
   Atomics.store(shared, 2 * slot, 0);
   Atomics.store(shared, 2 * slot + 1, 1);
-  // The main thread must stop choosing a connection as soon as it starts closing, from either
-  // side; ws closes through its own close() when the remote's close frame arrives.
-  const close = ws.close.bind(ws);
-  ws.close = (...args: Parameters<WebSocket['close']>) => {
-    Atomics.store(shared, 2 * slot + 1, 0);
-    close(...args);
-  };
+  // The main thread must stop choosing a connection as soon as it starts closing, from either side.
+  conn.onClosing = () => Atomics.store(shared, 2 * slot + 1, 0);
   conn.onFrame = (frame) => toMain.add(slot, frame);
   conn.onClose = (code, reason) => {
     // Frames received before the close must reach the main thread before the close does.
